@@ -1,0 +1,97 @@
+"""Diagnostics: the one place where content problems are formed and formatted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem in one file, at a 1-based line and column."""
+
+    path: str
+    """File the problem is in, as given to the reader."""
+    line: int
+    """1-based line number."""
+    col: int
+    """1-based column number."""
+    message: str
+    """What is wrong, in one sentence, no trailing period."""
+    hint: str = ""
+    """How to fix it."""
+    severity: str = "error"
+    """'error' or 'warning'."""
+    source_line: str = ""
+    """The offending line of the file, for context."""
+
+    def format(self) -> str:
+        """Render as `path:line:col: severity: message`, the source line and a hint."""
+        out = [f"{self.path}:{self.line}:{self.col}: {self.severity}: {self.message}"]
+        if self.source_line:
+            out.append(f"{self.line:>5} | {self.source_line}")
+            out.append("      | " + " " * max(self.col - 1, 0) + "^")
+        if self.hint:
+            out.append(f"hint: {self.hint}")
+        return "\n".join(out)
+
+    def as_json(self) -> dict[str, object]:
+        """Machine-readable form, for `digest check --format json`."""
+        return {
+            "path": self.path,
+            "line": self.line,
+            "col": self.col,
+            "severity": self.severity,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+class ContentError(Exception):
+    """A single content problem; raised by readers when they cannot go on."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.format())
+        self.diagnostic = diagnostic
+
+
+class ContentErrors(Exception):
+    """Every problem found in one run, reported together."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics = sorted(diagnostics, key=sort_key)
+        super().__init__("\n".join(d.format() for d in self.diagnostics))
+
+
+def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
+    """Order diagnostics by file, then position, so output is stable."""
+    return (d.path, d.line, d.col, d.message)
+
+
+class SourceText:
+    """A file's lines, so readers can form diagnostics that quote the source."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.lines = text.split("\n")
+
+    def line(self, lineno: int) -> str:
+        """The 1-based line `lineno`, or '' when out of range."""
+        if 1 <= lineno <= len(self.lines):
+            return self.lines[lineno - 1].rstrip("\r")
+        return ""
+
+    def diag(
+        self, message: str, line: int, col: int = 1, hint: str = "", severity: str = "error"
+    ) -> Diagnostic:
+        """A diagnostic at `line:col` of this file, quoting that line."""
+        line = min(max(line, 1), max(len(self.lines), 1))
+        return Diagnostic(
+            path=self.path,
+            line=line,
+            col=max(col, 1),
+            message=message,
+            hint=hint,
+            severity=severity,
+            source_line=self.line(line),
+        )

@@ -1,0 +1,108 @@
+"""UI labels and date formats per language (`ko` and `en` ship)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+LABELS: dict[str, dict[str, str]] = {
+    "ko": {
+        "skip": "본문으로 건너뛰기",
+        "home": "처음",
+        "archive": "지난 호",
+        "topics": "주제",
+        "sections": "분류",
+        "tags": "태그",
+        "sources": "출처",
+        "search": "검색",
+        "search_placeholder": "제목, 출처, 태그, 코멘트 검색",
+        "search_button": "찾기",
+        "search_none": "검색 결과가 없습니다.",
+        "search_count": "{n}건",
+        "search_nojs": "검색에는 JavaScript가 필요합니다.",
+        "feeds": "피드",
+        "latest": "최신호",
+        "recent": "최근 호",
+        "all_issues": "모든 호 보기",
+        "links": "링크",
+        "links_count": "링크 {n}개",
+        "permalink": "고유 링크",
+        "from_issue": "수록",
+        "published": "발행",
+        "page": "페이지",
+        "prev": "이전",
+        "next": "다음",
+        "not_found": "페이지를 찾을 수 없습니다",
+        "not_found_text": "주소가 바뀌었거나 없는 페이지입니다.",
+        "issue_feed": "호별 피드",
+        "links_feed": "링크 피드",
+        "topic_feed": "이 주제의 피드",
+        "tag_feed": "이 태그의 피드",
+        "feed_of": "{name} 피드",
+        "in_this_issue": "이번 호 목차",
+        "other": "기타",
+        "pagination": "페이지 이동",
+        "main_nav": "주 메뉴",
+    },
+    "en": {
+        "skip": "Skip to content",
+        "home": "Home",
+        "archive": "Archive",
+        "topics": "Topics",
+        "sections": "Sections",
+        "tags": "Tags",
+        "sources": "Sources",
+        "search": "Search",
+        "search_placeholder": "Search titles, sources, tags, commentary",
+        "search_button": "Search",
+        "search_none": "No results.",
+        "search_count": "{n} results",
+        "search_nojs": "Search needs JavaScript.",
+        "feeds": "Feeds",
+        "latest": "Latest issue",
+        "recent": "Recent issues",
+        "all_issues": "All issues",
+        "links": "Links",
+        "links_count": "{n} links",
+        "permalink": "Permalink",
+        "from_issue": "In",
+        "published": "Published",
+        "page": "Page",
+        "prev": "Previous",
+        "next": "Next",
+        "not_found": "Page not found",
+        "not_found_text": "The address may have changed, or the page never existed.",
+        "issue_feed": "Issues feed",
+        "links_feed": "Links feed",
+        "topic_feed": "Feed for this topic",
+        "tag_feed": "Feed for this tag",
+        "feed_of": "{name} feed",
+        "in_this_issue": "In this issue",
+        "other": "Other",
+        "pagination": "Pagination",
+        "main_nav": "Main",
+    },
+}
+
+_EN_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def labels(language: str) -> dict[str, str]:
+    """The label table for a language, English for languages that have none."""
+    return LABELS.get(language.split("-")[0].lower(), LABELS["en"])
+
+
+def format_date(date: dt.date, language: str) -> str:
+    """`2022년 12월 29일` (ko) or `29 Dec 2022` (others)."""
+    if language.startswith("ko"):
+        return f"{date.year}년 {date.month}월 {date.day}일"
+    return f"{date.day} {_EN_MONTHS[date.month - 1]} {date.year}"
+
+
+def format_month(published: str, language: str) -> str:
+    """`2022-12` -> `2022년 12월` / `Dec 2022`; a full date is formatted as a date."""
+    if len(published) == 10:
+        return format_date(dt.date.fromisoformat(published), language)
+    year, month = int(published[:4]), int(published[5:7])
+    if language.startswith("ko"):
+        return f"{year}년 {month}월"
+    return f"{_EN_MONTHS[month - 1]} {year}"

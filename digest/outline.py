@@ -1,0 +1,184 @@
+"""Headings and links -> sections and subtopics; shared by the native and legacy readers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from digest.config import Taxonomy, strip_numbering
+from digest.errors import ContentError, Diagnostic, SourceText
+from digest.markup import plain_text
+from digest.model import Link, Section, Subtopic
+from digest.slug import slugify, unique_slug
+
+
+@dataclass(slots=True)
+class LinkDraft:
+    """A link as read, before its id is settled."""
+
+    title_md: str
+    url: str
+    published: str | None
+    source: str | None
+    tags: tuple[str, ...]
+    line: int
+    explicit_id: str | None = None
+    commentary: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Group:
+    name: str
+    heading: str
+    slug: str
+    line: int
+    note: list[str] = field(default_factory=list)
+    links: list[LinkDraft] = field(default_factory=list)
+    subtopics: list[_Group] = field(default_factory=list)
+
+
+def trim_lines(lines: list[str]) -> str:
+    """Join lines, dropping blank lines at both ends and trailing whitespace."""
+    lines = [line.rstrip() for line in lines]
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
+    return "\n".join(lines)
+
+
+class Outline:
+    """Collects headings, notes and links in source order, then freezes them."""
+
+    def __init__(self, src: SourceText, taxonomy: Taxonomy) -> None:
+        self.src = src
+        self.taxonomy = taxonomy
+        self.sections: list[_Group] = []
+        self.warnings: list[Diagnostic] = []
+        self.errors: list[Diagnostic] = []
+        self._current: _Group | None = None
+        self._link: LinkDraft | None = None
+
+    def section(self, raw: str, line: int) -> None:
+        """Open a section at a `##` heading."""
+        heading = strip_numbering(raw)
+        term = self.taxonomy.match_section(heading)
+        if term is None:
+            self._warn_unknown(heading, line, subtopic=False)
+        name, slug = (term.name, term.slug) if term else (heading, slugify(heading) or "section")
+        existing = next((s for s in self.sections if s.slug == slug), None)
+        group = existing or _Group(name, heading, slug, line)
+        if existing is None:
+            self.sections.append(group)
+        self._current, self._link = group, None
+
+    def subtopic(self, raw: str, line: int) -> None:
+        """Open a subtopic at a `###` heading, under the current section."""
+        heading = strip_numbering(raw)
+        if not self.sections:
+            raise ContentError(
+                self.src.diag(
+                    f"subtopic '{heading}' comes before any section",
+                    line,
+                    1,
+                    hint="add a section heading such as `## Research` above it",
+                )
+            )
+        term = self.taxonomy.match_subtopic(heading)
+        if term is None:
+            self._warn_unknown(heading, line, subtopic=True)
+        name, slug = (term.name, term.slug) if term else (heading, slugify(heading) or "topic")
+        parent = self.sections[-1]
+        existing = next((t for t in parent.subtopics if t.slug == slug), None)
+        group = existing or _Group(name, heading, slug, line)
+        if existing is None:
+            parent.subtopics.append(group)
+        self._current, self._link = group, None
+
+    def _warn_unknown(self, heading: str, line: int, subtopic: bool) -> None:
+        kind = "subtopic" if subtopic else "section"
+        guess = self.taxonomy.suggest(heading, subtopic)
+        known = self.taxonomy.subtopics if subtopic else self.taxonomy.sections
+        hint = (f"did you mean '{guess}'? " if guess else "") + (
+            f"known {kind}s: {', '.join(t.name for t in known)}; "
+            "or add it (or an alias) to the taxonomy in site.yaml"
+        )
+        self.warnings.append(
+            self.src.diag(f"unknown {kind} '{heading}'", line, 1, hint=hint, severity="warning")
+        )
+
+    @property
+    def in_section(self) -> bool:
+        """True once a section heading has been seen."""
+        return self._current is not None
+
+    def add_link(self, draft: LinkDraft) -> None:
+        """Add a link under the current heading; commentary lines follow it."""
+        assert self._current is not None
+        self._current.links.append(draft)
+        self._link = draft
+
+    def text(self, line: str) -> None:
+        """A line of commentary (after a link) or of the current heading's note."""
+        if self._link is not None:
+            self._link.commentary.append(line)
+        elif self._current is not None:
+            self._current.note.append(line)
+
+    def freeze(self) -> tuple[Section, ...]:
+        """Settle link ids (explicit first, then slugs of titles) and build the model."""
+        drafts = [d for s in self.sections for group in (s, *s.subtopics) for d in group.links]
+        taken: set[str] = set()
+        first_line: dict[str, int] = {}
+        for d in drafts:
+            if d.explicit_id is None:
+                continue
+            if d.explicit_id in taken:
+                self.errors.append(
+                    self.src.diag(
+                        f"duplicate link id '{d.explicit_id}' (first used on line "
+                        f"{first_line[d.explicit_id]})",
+                        d.line,
+                        1,
+                        hint="ids must be unique within an issue; change or remove one `id:`",
+                    )
+                )
+            taken.add(d.explicit_id)
+            first_line.setdefault(d.explicit_id, d.line)
+        ids = {
+            id(d): d.explicit_id or unique_slug(slugify(plain_text(d.title_md)), taken)
+            for d in drafts
+        }
+
+        def link(d: LinkDraft) -> Link:
+            return Link(
+                id=ids[id(d)],
+                title=plain_text(d.title_md),
+                title_md=d.title_md,
+                url=d.url,
+                published=d.published,
+                source=d.source,
+                tags=d.tags,
+                commentary=trim_lines(d.commentary),
+                line=d.line,
+            )
+
+        return tuple(
+            Section(
+                name=s.name,
+                heading=s.heading,
+                slug=s.slug,
+                note=trim_lines(s.note),
+                links=tuple(link(d) for d in s.links),
+                subtopics=tuple(
+                    Subtopic(
+                        name=t.name,
+                        heading=t.heading,
+                        slug=t.slug,
+                        note=trim_lines(t.note),
+                        links=tuple(link(d) for d in t.links),
+                    )
+                    for t in s.subtopics
+                ),
+            )
+            for s in self.sections
+        )

@@ -1,0 +1,361 @@
+"""Native issue files -> Issue: issue front matter, per-link YAML blocks, commentary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Callable
+from pathlib import PurePath
+from typing import Any
+
+from digest.config import SiteConfig
+from digest.errors import ContentError, ContentErrors, Diagnostic, SourceText
+from digest.model import Issue, ParsedIssue
+from digest.outline import LinkDraft, Outline, trim_lines
+from digest.slug import slugify
+from digest.yamlmap import Positions, load_mapping
+
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
+_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
+
+
+class FieldError(ValueError):
+    """A field's value is wrong; the message and hint become a diagnostic."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def _text(key: str, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise FieldError(f"'{key}' must be text", f"write `{key}: some text` (quote it if needed)")
+    return str(value).strip()
+
+
+def parse_url(value: Any) -> str:
+    """An absolute http(s) URL, as written."""
+    url = _text("url", value)
+    if not _URL.match(url):
+        raise FieldError(
+            f"'url' must be an absolute http or https URL, not '{url}'",
+            "write the full address, e.g. url: https://example.org/post",
+        )
+    return url
+
+
+def parse_published(value: Any) -> str:
+    """`YYYY-MM` or `YYYY-MM-DD`, checked to be a real month or day."""
+    if isinstance(value, dt.date):
+        return value.isoformat()[:10]
+    text = _text("published", value)
+    match = _MONTH.match(text)
+    if match:
+        year, month, day = int(match[1]), int(match[2]), match[3]
+        try:
+            dt.date(year, month, int(day) if day else 1)
+            return text
+        except ValueError:
+            pass
+    raise FieldError(
+        f"'published' must be YYYY-MM or YYYY-MM-DD, not '{text}'",
+        "e.g. published: 2022-12",
+    )
+
+
+def parse_tags(value: Any) -> tuple[str, ...]:
+    """A YAML list of tags (possibly empty)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise FieldError("'tags' must be a list", "write tags: [rlhf, llm] (brackets make a list)")
+    tags = tuple(_text("tags", t) for t in value)
+    if any(not t for t in tags):
+        raise FieldError("'tags' must not contain empty tags", "remove the empty entry")
+    return tags
+
+
+def parse_id(value: Any) -> str:
+    """An explicit anchor: letters, digits and '-' only."""
+    text = _text("id", value)
+    if not text or slugify(text) != text:
+        raise FieldError(
+            f"'id' must be a slug (lowercase letters, digits and '-'), not '{text}'",
+            f"e.g. id: {slugify(text) or 'my-link'}",
+        )
+    return text
+
+
+def parse_date(value: Any) -> dt.date:
+    """A YAML date `YYYY-MM-DD` (quoted or not)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise FieldError("'date' must be a date YYYY-MM-DD", "e.g. date: 2022-12-29")
+
+
+def parse_draft(value: Any) -> bool:
+    """A real YAML boolean; the string 'true' is refused."""
+    if not isinstance(value, bool):
+        raise FieldError(
+            f"'draft' must be true or false, not {value!r}",
+            "write draft: true or draft: false, without quotes",
+        )
+    return value
+
+
+LINK_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "url": parse_url,
+    "title": lambda v: _text("title", v),
+    "published": parse_published,
+    "source": lambda v: _text("source", v) or None,
+    "tags": parse_tags,
+    "id": parse_id,
+}
+LINK_REQUIRED = ("url", "title")
+ISSUE_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "title": lambda v: "" if v is None else _text("title", v),
+    "date": parse_date,
+    "summary": lambda v: "" if v is None else _text("summary", v),
+    "draft": parse_draft,
+}
+ISSUE_REQUIRED = ("date",)
+
+
+def check_fields(
+    src: SourceText,
+    data: dict[str, Any],
+    pos: Positions,
+    fields: dict[str, Callable[[Any], Any]],
+    required: tuple[str, ...],
+    line: int,
+    what: str,
+    problems: list[Diagnostic],
+) -> dict[str, Any]:
+    """Validate a front-matter mapping against a field table; collect every problem."""
+    out: dict[str, Any] = {}
+    meant: set[str] = set()  # keys an unknown key was probably meant to be
+    for key, value in data.items():
+        parse = fields.get(key)
+        kline, vline, vcol = pos.get(key, (line, line, 1))
+        if parse is None:
+            close = difflib.get_close_matches(key, list(fields), n=1)
+            meant.update(close)
+            problems.append(
+                src.diag(
+                    f"unknown key '{key}' in {what}",
+                    kline,
+                    1,
+                    hint=(f"did you mean '{close[0]}'? " if close else "")
+                    + f"allowed keys: {', '.join(fields)}",
+                )
+            )
+            continue
+        try:
+            out[key] = parse(value)
+        except FieldError as exc:
+            problems.append(src.diag(str(exc), vline, vcol, hint=exc.hint))
+    for key in required:
+        if key not in data and key not in meant:
+            problems.append(
+                src.diag(
+                    f"missing required key '{key}' in {what}",
+                    line,
+                    1,
+                    hint=f"add a `{key}:` line to the block",
+                )
+            )
+    return out
+
+
+def title_from_pattern(pattern: str, date: dt.date) -> str:
+    """The default issue title for a date, from site.yaml's `title_pattern`."""
+    return pattern.format(year=date.year, month=date.month, day=date.day)
+
+
+def _is_delimiter(line: str) -> bool:
+    return line.rstrip() == "---"
+
+
+_HEADING = re.compile(r"^(#{2,3})(?:[ \t]+(.*?))?[ \t]*$")
+
+
+def _heading(line: str) -> tuple[int, str] | None:
+    match = _HEADING.match(line)
+    return (len(match[1]), match[2] or "") if match else None
+
+
+def parse_native(path: str, text: str, config: SiteConfig) -> ParsedIssue:
+    """Parse a native issue file's text (first line `---`) into an Issue."""
+    src = SourceText(path, text)
+    lines = src.lines
+    problems: list[Diagnostic] = []
+
+    # Issue front matter: line 1 is `---`; find its closing line.
+    end = next((i for i in range(1, len(lines)) if _is_delimiter(lines[i])), None)
+    if end is None:
+        raise ContentError(
+            src.diag(
+                "issue front matter is not closed",
+                1,
+                1,
+                hint="add a line `---` after the issue's `title:`/`date:` lines",
+            )
+        )
+    data, pos = load_mapping(src, "\n".join(lines[1:end]), 2, "issue front matter")
+    meta = check_fields(
+        src, data, pos, ISSUE_FIELDS, ISSUE_REQUIRED, 1, "issue front matter", problems
+    )
+
+    outline = Outline(src, config.taxonomy)
+    intro: list[str] = []
+    in_fence = False
+    i = end + 1
+    while i < len(lines):
+        line = lines[i]
+        lineno = i + 1
+        heading = None if in_fence else _heading(line)
+        if _is_delimiter(line):
+            close = next((j for j in range(i + 1, len(lines)) if _is_delimiter(lines[j])), None)
+            if close is None:
+                problems.append(
+                    src.diag(
+                        "link block is not closed",
+                        lineno,
+                        1,
+                        hint="end the link's YAML with a line `---`; "
+                        "for a thematic break in commentary write `***`",
+                    )
+                )
+                break
+            try:
+                block, bpos = load_mapping(
+                    src, "\n".join(lines[i + 1 : close]), i + 2, "link block"
+                )
+            except ContentError as exc:
+                problems.append(exc.diagnostic)
+                block, bpos = None, {}
+            if block is not None:
+                fields = check_fields(
+                    src, block, bpos, LINK_FIELDS, LINK_REQUIRED, lineno, "link block", problems
+                )
+                if not outline.in_section:
+                    problems.append(
+                        src.diag(
+                            "link comes before any section heading",
+                            lineno,
+                            1,
+                            hint="add a section heading such as `## Research` above it",
+                        )
+                    )
+                elif "url" in fields and "title" in fields:
+                    outline.add_link(
+                        LinkDraft(
+                            title_md=fields["title"],
+                            url=fields["url"],
+                            published=fields.get("published"),
+                            source=fields.get("source"),
+                            tags=fields.get("tags", ()),
+                            line=lineno,
+                            explicit_id=fields.get("id"),
+                        )
+                    )
+            in_fence = False
+            i = close + 1
+            continue
+        if heading is not None:
+            level, title = heading
+            try:
+                if not title:
+                    raise ContentError(
+                        src.diag("empty heading", lineno, 1, hint="write a name after the `#`s")
+                    )
+                if level == 2:
+                    outline.section(title, lineno)
+                else:
+                    outline.subtopic(title, lineno)
+            except ContentError as exc:
+                problems.append(exc.diagnostic)
+        else:
+            if _FENCE.match(line):
+                in_fence = not in_fence
+            if outline.in_section:
+                outline.text(line)
+            else:
+                intro.append(line)
+        i += 1
+
+    sections = outline.freeze()
+    problems.extend(outline.errors)
+    if problems:
+        raise ContentErrors([*problems, *outline.warnings])
+    date = meta["date"]
+    issue = Issue(
+        slug=issue_slug(path),
+        title=meta.get("title") or title_from_pattern(config.title_pattern, date),
+        date=date,
+        path=path,
+        intro=trim_lines(intro),
+        sections=sections,
+        summary=meta.get("summary", ""),
+        draft=meta.get("draft", False),
+    )
+    return ParsedIssue(issue, tuple(outline.warnings))
+
+
+def issue_slug(path: str) -> str:
+    """The issue's slug: its file stem."""
+    return PurePath(path).stem
+
+
+def decode(path: str, data: bytes) -> str:
+    """UTF-8 (a BOM is dropped) with CRLF/CR normalised; non-UTF-8 is a ContentError."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise ContentError(
+            Diagnostic(
+                path,
+                line,
+                col,
+                f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+                hint="save the file as UTF-8 (most editors: 'Save with encoding')",
+            )
+        ) from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise ContentError(
+            Diagnostic(
+                path,
+                line,
+                1,
+                "file contains NUL bytes; is it a binary file?",
+                hint="only Markdown text files belong in content/issues/",
+            )
+        )
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_issue(path: str, data: bytes, config: SiteConfig) -> ParsedIssue:
+    """Read one issue file's bytes, native or legacy; raise ContentErrors on bad content."""
+    try:
+        text = decode(path, data)
+        if text.split("\n", 1)[0].rstrip() == "---":
+            return parse_native(path, text, config)
+        from digest.legacy import parse_legacy
+
+        result: ParsedIssue = parse_legacy(path, text, config)
+        return result
+    except ContentError as exc:
+        raise ContentErrors([exc.diagnostic]) from None

@@ -1,0 +1,270 @@
+"""Jinja environment and page rendering: Digest -> {site path: bytes}. No I/O but templates."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from markupsafe import Markup
+
+from digest import i18n, markup
+from digest.assets import asset_dir
+from digest.config import SiteConfig
+from digest.model import Digest, Issue, Link, Section, Subtopic
+from digest.slug import slugify
+
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A link in its context: the issue, section and subtopic it sits under."""
+
+    issue: Issue
+    section: Section
+    subtopic: Subtopic | None
+    link: Link
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Every link that shares a section, subtopic, tag or source, newest issue first."""
+
+    kind: str
+    """'sections', 'topics', 'tags' or 'sources': the URL folder."""
+    slug: str
+    name: str
+    entries: tuple[Entry, ...]
+
+    @property
+    def path(self) -> str:
+        """Site path of the group's first page."""
+        return f"{self.kind}/{self.slug}/"
+
+
+GROUP_KINDS = ("sections", "topics", "tags", "sources")
+
+
+def entries(digest: Digest) -> list[Entry]:
+    """Every link of the digest, newest issue first, in page order within an issue."""
+    return [Entry(i, s, t, link) for i in digest.issues for s, t, link in i.all_links()]
+
+
+def _group_keys(entry: Entry) -> Iterator[tuple[str, str, str]]:
+    yield "sections", entry.section.slug, entry.section.name
+    if entry.subtopic is not None:
+        yield "topics", entry.subtopic.slug, entry.subtopic.name
+    for tag in dict.fromkeys(entry.link.tags):
+        yield "tags", slugify(tag), tag
+    if entry.link.source:
+        yield "sources", slugify(entry.link.source), entry.link.source
+
+
+def collect_groups(all_entries: Iterable[Entry]) -> dict[str, list[Group]]:
+    """Group entries by section, subtopic, tag and source; one slug rule for all names.
+
+    Names that share a slug (`LLM`, `llm`) share a page, shown under their most used
+    spelling (ties: the first in sorted order), so the result never depends on order.
+    """
+    members: dict[tuple[str, str], list[Entry]] = {}
+    spellings: dict[tuple[str, str], Counter[str]] = {}
+    for entry in all_entries:
+        for kind, slug, name in _group_keys(entry):
+            if not slug:
+                continue
+            members.setdefault((kind, slug), []).append(entry)
+            spellings.setdefault((kind, slug), Counter())[name] += 1
+    groups: dict[str, list[Group]] = {kind: [] for kind in GROUP_KINDS}
+    for (kind, slug), group_entries in members.items():
+        name = min(spellings[kind, slug].items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        groups[kind].append(Group(kind, slug, name, tuple(group_entries)))
+    for kind in GROUP_KINDS:
+        groups[kind].sort(key=lambda g: (-len(g.entries), g.slug))
+    return groups
+
+
+def group_slug(kind: str, name: str) -> str:
+    """The slug a tag or source name gets (the one rule, shared with the templates)."""
+    return slugify(name)
+
+
+def pages(items: tuple[Entry, ...], per_page: int) -> list[tuple[Entry, ...]]:
+    """Split a group's entries into pages of `per_page` (at least one page)."""
+    return [items[i : i + per_page] for i in range(0, max(len(items), 1), per_page)]
+
+
+def page_path(base: str, number: int) -> str:
+    """`topics/cv/` for page 1, `topics/cv/page/2/` for the others."""
+    return base if number == 1 else f"{base}page/{number}/"
+
+
+class Renderer:
+    """Renders every page of a site from a Digest, through the Jinja templates."""
+
+    def __init__(
+        self, config: SiteConfig, digest: Digest, template_dirs: Iterable[Path] = ()
+    ) -> None:
+        self.config = config
+        self.digest = digest
+        self.labels = i18n.labels(config.language)
+        loader = jinja2.FileSystemLoader([*map(str, template_dirs), str(asset_dir("templates"))])
+        self.env = jinja2.Environment(
+            loader=loader,
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.env.globals.update(
+            site=config,
+            L=self.labels,
+            url=self.url,
+            abs_url=self.abs_url,
+            slugify=slugify,
+        )
+        self.env.filters.update(
+            md=self.md,
+            md_inline=self.md_inline,
+            date=lambda d: i18n.format_date(d, config.language),
+            month=lambda m: i18n.format_month(m, config.language),
+            foreign_lang=self.foreign_lang,
+        )
+        self._md_cache: dict[str, Markup] = {}
+
+    # -- helpers available to templates ------------------------------------------------
+
+    def url(self, path: str = "") -> str:
+        """Root-relative URL of a site path, under the base path, percent-encoded."""
+        return self.config.base_path + quote(path, safe="/#?=&")
+
+    def abs_url(self, path: str = "") -> str:
+        """Absolute URL of a site path, for canonical links, feeds and sitemaps."""
+        return self.config.base_url + quote(path, safe="/#?=&")
+
+    def md(self, text: str) -> Markup:
+        """Markdown -> safe HTML, relative URLs under the base path; memoised per text."""
+        cached = self._md_cache.get(text)
+        if cached is None:
+            cached = self._md_cache[text] = Markup(markup.render_block(text, self.config.base_path))
+        return cached
+
+    def md_inline(self, text: str) -> Markup:
+        """Inline Markdown (titles) -> safe HTML."""
+        return Markup(markup.render_inline(text, self.config.base_path))
+
+    def foreign_lang(self, text: str) -> str:
+        """The `lang` text needs when it is not in the page's language, else ''."""
+        page = self.config.language.split("-")[0].lower()
+        if page == "ko" and not _HANGUL.search(text) and _LATIN.search(text):
+            return "en"
+        if page != "ko" and _HANGUL.search(text) and not _LATIN.search(text):
+            return "ko"
+        return ""
+
+    # -- pages ---------------------------------------------------------------------------
+
+    @cached_property
+    def groups(self) -> dict[str, list[Group]]:
+        """Sections, topics, tags and sources of the whole digest."""
+        return collect_groups(entries(self.digest))
+
+    def page(self, template: str, path: str, **context: Any) -> bytes:
+        """Render one page; `path` is its site path (`issues/2022-12/`)."""
+        context.setdefault("page_title", "")
+        context.setdefault("description", self.config.description)
+        context.setdefault("feed", None)
+        html = self.env.get_template(template).render(page_path=path, **context)
+        return html.encode("utf-8")
+
+    @staticmethod
+    def out_path(path: str) -> str:
+        """Site path of a page -> its output file (`issues/x/` -> `issues/x/index.html`)."""
+        return path + "index.html" if path.endswith("/") or path == "" else path
+
+    def render_pages(self) -> dict[str, bytes]:
+        """Every HTML page and the sitemap, robots.txt and 404 page."""
+        out: dict[str, bytes] = {}
+        issues = self.digest.issues
+        out["index.html"] = self.page(
+            "index.html",
+            "",
+            latest=issues[0] if issues else None,
+            recent=issues[1 : 1 + self.config.recent_issues],
+            groups=self.groups,
+        )
+        for issue in issues:
+            path = f"issues/{issue.slug}/"
+            out[self.out_path(path)] = self.page(
+                "issue.html",
+                path,
+                issue=issue,
+                page_title=issue.title,
+                description=issue.summary or self.config.description,
+            )
+        by_year: dict[int, list[Issue]] = {}
+        for issue in issues:
+            by_year.setdefault(issue.date.year, []).append(issue)
+        out["archive/index.html"] = self.page(
+            "archive.html", "archive/", years=by_year, page_title=self.labels["archive"]
+        )
+        for kind in GROUP_KINDS:
+            out[f"{kind}/index.html"] = self.page(
+                "groups.html",
+                f"{kind}/",
+                kind=kind,
+                groups=self.groups[kind],
+                page_title=self.labels[kind],
+            )
+            for group in self.groups[kind]:
+                out.update(self.render_group(group))
+        out["search/index.html"] = self.page(
+            "search.html", "search/", page_title=self.labels["search"]
+        )
+        out["404.html"] = self.page("404.html", "404.html", page_title=self.labels["not_found"])
+        out["sitemap.xml"] = self.render_sitemap(out)
+        out["robots.txt"] = (
+            f"User-agent: *\nAllow: /\n\nSitemap: {self.abs_url('sitemap.xml')}\n".encode()
+        )
+        return out
+
+    def render_group(self, group: Group) -> dict[str, bytes]:
+        """The paginated pages of one section, topic, tag or source."""
+        out: dict[str, bytes] = {}
+        chunks = pages(group.entries, self.config.per_page)
+        feed = None
+        if group.kind in ("topics", "tags"):
+            label = self.labels["topic_feed" if group.kind == "topics" else "tag_feed"]
+            feed = (f"{group.path}feed.xml", f"{self.config.title}: {group.name}", label)
+        for number, chunk in enumerate(chunks, start=1):
+            path = page_path(group.path, number)
+            out[self.out_path(path)] = self.page(
+                "group.html",
+                path,
+                group=group,
+                items=chunk,
+                number=number,
+                count=len(chunks),
+                prev_path=page_path(group.path, number - 1) if number > 1 else None,
+                next_path=page_path(group.path, number + 1) if number < len(chunks) else None,
+                page_title=group.name if number == 1 else f"{group.name} ({number})",
+                feed=feed,
+            )
+        return out
+
+    def render_sitemap(self, pages_out: dict[str, bytes]) -> bytes:
+        """A sitemap of every HTML page but the 404 page."""
+        paths = sorted(
+            p.removesuffix("index.html")
+            for p in pages_out
+            if p.endswith(".html") and p != "404.html"
+        )
+        return self.env.get_template("sitemap.xml").render(paths=paths).encode("utf-8")

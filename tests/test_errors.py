@@ -1,0 +1,63 @@
+"""Every error fixture (`tests/fixtures/errors/<case>.md`) gives exactly its `.err`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from digest.config import SiteConfig
+from digest.errors import ContentErrors
+from digest.parse import read_issue
+
+from .conftest import FIXTURES, run_digest
+
+CASES = sorted((FIXTURES / "errors").glob("*.md"))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_error_fixture(case: Path) -> None:
+    expected = case.with_suffix(".err").read_text(encoding="utf-8")
+    with pytest.raises(ContentErrors) as info:
+        read_issue(case.name, case.read_bytes(), SiteConfig())
+    assert str(info.value) + "\n" == expected
+
+
+def test_every_fixture_has_an_expected_message() -> None:
+    assert CASES, "no error fixtures found"
+    for case in CASES:
+        assert case.with_suffix(".err").is_file(), f"{case.name} has no .err"
+
+
+def test_not_utf8_points_at_the_bad_byte() -> None:
+    data = "---\ndate: 2023-01-31\n---\n## Research\n한글 \xff".encode("latin-1", "replace")
+    data = "---\ndate: 2023-01-31\n---\n## Research\n한글 ".encode() + b"\xff\n"
+    with pytest.raises(ContentErrors) as info:
+        read_issue("x.md", data, SiteConfig())
+    (diag,) = info.value.diagnostics
+    assert (diag.line, diag.col) == (5, 8)
+    assert diag.message == "file is not valid UTF-8 (byte 0xff)"
+
+
+def test_bom_and_crlf_are_fine() -> None:
+    text = "---\r\ndate: 2023-01-31\r\n---\r\n## Research\r\n"
+    parsed = read_issue("x.md", b"\xef\xbb\xbf" + text.encode(), SiteConfig())
+    assert parsed.issue.sections[0].name == "Research"
+
+
+def test_cli_reports_all_errors_of_all_files_without_traceback(tmp_path: Path) -> None:
+    issues = tmp_path / "content" / "issues"
+    issues.mkdir(parents=True)
+    for name in ("bad-url.md", "tags-not-list.md", "draft-string.md"):
+        (issues / name).write_bytes((FIXTURES / "errors" / name).read_bytes())
+    result = run_digest("check", "--content", str(tmp_path / "content"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    for name in (
+        "bad-url.md:7:6: error:",
+        "bad-url.md:12:6: error:",
+        "tags-not-list.md:9:7:",
+        "draft-string.md:3:8:",
+    ):
+        assert name in result.stderr
+    assert result.stderr.count("hint: ") == 4
