@@ -1,0 +1,408 @@
+"""Feeds: issue-level RSS, Atom and JSON Feed, link-level RSS per site, topic and tag, OPML.
+
+Every URL inside a feed is absolute (readers show items far from the site), every date
+comes from content (same digest, same bytes), and each link's commentary is rendered once
+however many feeds carry it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from dataclasses import dataclass
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import urljoin
+
+from feedgen.feed import FeedGenerator
+
+from digest import __version__, i18n, markup
+from digest.config import SiteConfig
+from digest.model import Digest, Issue, Link
+from digest.render import Entry, Group, Renderer, entries
+from digest.slug import slugify
+
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+GENERATOR = "digest"
+
+# A digest with no issues still gets valid feeds; their dates need a fixed value that
+# does not depend on when the build ran.
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+# Characters XML 1.0 forbids: lxml refuses them, and one stray control character in
+# commentary must not fail the build.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+# markdown-it writes every attribute double-quoted with `"` escaped, so this finds
+# each href/src value exactly.
+_URL_ATTR = re.compile(r'(\s(?:href|src)=")([^"]*)(")')
+
+
+@dataclass(frozen=True, slots=True)
+class FeedInfo:
+    """One feed of the site, as listed in `/feeds.opml`."""
+
+    path: str
+    """Site path of the feed (`topics/cv/feed.xml`)."""
+    title: str
+    """Title shown to subscribers."""
+    html_path: str
+    """Site path of the page the feed follows."""
+
+
+def xml_text(text: str) -> str:
+    """`text` without the characters XML 1.0 cannot carry."""
+    return _NOT_XML.sub("", text)
+
+
+def absolute_urls(fragment: str, page_url: str) -> str:
+    """Resolve every relative href/src of rendered HTML against `page_url`.
+
+    `markup.render_block` already maps content paths (`./images/x.png`) to the site;
+    what is left relative (`#anchor`, `//host/x`) means the page the HTML sits on.
+    """
+
+    def resolve(match: re.Match[str]) -> str:
+        value = html.unescape(match.group(2))
+        if markup.url_scheme(value) is not None:
+            return match.group(0)
+        return match.group(1) + html.escape(urljoin(page_url, value)) + match.group(3)
+
+    return _URL_ATTR.sub(resolve, fragment)
+
+
+def feed_datetime(date: dt.date) -> dt.datetime:
+    """An issue date as the midnight UTC that every feed format needs."""
+    return dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC)
+
+
+class FeedWriter:
+    """Renders every feed of one site, sharing rendered HTML between them."""
+
+    def __init__(
+        self, config: SiteConfig, digest: Digest, groups: dict[str, list[Group]] | None = None
+    ) -> None:
+        self.config = config
+        self.digest = digest
+        self.labels = i18n.labels(config.language)
+        # The page renderer owns the URL-quoting and grouping rules; feeds reuse them.
+        self.renderer = Renderer(config, digest)
+        self._groups = groups
+        self._commentary: dict[tuple[str, str], str] = {}
+        self._issue_html: dict[str, str] = {}
+        self._scheme = {"source": self.abs_url("sources/"), "tag": self.abs_url("tags/")}
+
+    # -- URLs and HTML ---------------------------------------------------------------------
+
+    def abs_url(self, path: str = "") -> str:
+        """Absolute, percent-encoded URL of a site path."""
+        return self.renderer.abs_url(path)
+
+    def issue_url(self, issue: Issue) -> str:
+        """Absolute URL of an issue's page."""
+        return self.abs_url(f"issues/{issue.slug}/")
+
+    def link_url(self, issue: Issue, link: Link) -> str:
+        """Absolute URL of a link's anchor on its issue page."""
+        return self.abs_url(f"issues/{issue.slug}/#{link.id}")
+
+    def markdown(self, text: str, issue: Issue) -> str:
+        """Markdown -> HTML with every URL absolute, as it reads on `issue`'s page."""
+        if not text:
+            return ""
+        rendered = markup.render_block(text, self.config.base_url)
+        return absolute_urls(rendered, self.issue_url(issue))
+
+    def commentary_html(self, issue: Issue, link: Link) -> str:
+        """A link's commentary as HTML; memoised, since many feeds carry the same link."""
+        key = (issue.slug, link.id)
+        cached = self._commentary.get(key)
+        if cached is None:
+            cached = self._commentary[key] = self.markdown(link.commentary, issue)
+        return cached
+
+    def meta_line(self, link: Link) -> str:
+        """`source · month` as plain text ('' when the link has neither)."""
+        parts = [link.source or ""]
+        if link.published:
+            parts.append(i18n.format_month(link.published, self.config.language))
+        return " · ".join(p for p in parts if p)
+
+    def link_description(self, issue: Issue, link: Link) -> str:
+        """Item description of a link-level feed: commentary, or a line saying where from."""
+        commentary = self.commentary_html(issue, link)
+        if commentary:
+            return commentary.rstrip("\n")
+        return f"<p>{html.escape(self.meta_line(link) or issue.title)}</p>"
+
+    def link_card(self, issue: Issue, link: Link, level: int) -> str:
+        """One link inside an issue's HTML: linked title, source, month, tags, commentary."""
+        title = markup.render_inline(link.title_md, self.config.base_url)
+        meta: list[str] = []
+        if link.source:
+            href = self.abs_url(f"sources/{slugify(link.source)}/")
+            meta.append(f'<a href="{html.escape(href)}">{html.escape(link.source)}</a>')
+        if link.published:
+            month = i18n.format_month(link.published, self.config.language)
+            meta.append(html.escape(month))
+        for tag in link.tags:
+            href = self.abs_url(f"tags/{slugify(tag)}/")
+            meta.append(f'<a href="{html.escape(href)}">#{html.escape(tag)}</a>')
+        anchor = html.escape(self.link_url(issue, link))
+        meta.append(f'<a href="{anchor}" title="{html.escape(self.labels["permalink"])}">#</a>')
+        return (
+            f'<h{level} id="{html.escape(link.id)}"><a href="{html.escape(link.url)}">'
+            f"{title}</a></h{level}>\n<p>{' · '.join(meta)}</p>\n"
+            + self.commentary_html(issue, link)
+        )
+
+    def issue_html(self, issue: Issue) -> str:
+        """The whole issue as HTML for feed readers; memoised across the three formats."""
+        cached = self._issue_html.get(issue.slug)
+        if cached is not None:
+            return cached
+        out: list[str] = []
+        if issue.intro:
+            out.append(self.markdown(issue.intro, issue))
+        for section in issue.sections:
+            href = html.escape(self.abs_url(f"sections/{section.slug}/"))
+            out.append(f'<h2><a href="{href}">{html.escape(section.name)}</a></h2>\n')
+            if section.note:
+                out.append(self.markdown(section.note, issue))
+            out.extend(self.link_card(issue, link, 3) for link in section.links)
+            for sub in section.subtopics:
+                href = html.escape(self.abs_url(f"topics/{sub.slug}/"))
+                out.append(f'<h3><a href="{href}">{html.escape(sub.name)}</a></h3>\n')
+                if sub.note:
+                    out.append(self.markdown(sub.note, issue))
+                out.extend(self.link_card(issue, link, 4) for link in sub.links)
+        cached = self._issue_html[issue.slug] = "".join(out)
+        return cached
+
+    # -- feeds ------------------------------------------------------------------------------
+
+    @property
+    def author(self) -> str:
+        """Who the feeds name as author: Atom requires one, so the site title stands in."""
+        return self.config.author or self.config.title
+
+    @property
+    def description(self) -> str:
+        """Channel description (required by RSS): the site's, else its title."""
+        return self.config.description or self.config.title
+
+    def feed_list(self) -> list[FeedInfo]:
+        """Every feed the site has, in the order `/feeds.opml` lists them."""
+        site, labels = self.config.title, self.labels
+        feeds = [
+            FeedInfo("feed.xml", f"{site} ({labels['issue_feed']}, RSS)", ""),
+            FeedInfo("atom.xml", f"{site} ({labels['issue_feed']}, Atom)", ""),
+            FeedInfo("feed.json", f"{site} ({labels['issue_feed']}, JSON)", ""),
+            FeedInfo("links.xml", f"{site} ({labels['links_feed']})", ""),
+        ]
+        feeds.extend(
+            FeedInfo(f"{g.path}feed.xml", self.group_title(g), g.path) for g in self.groups()
+        )
+        return feeds
+
+    def groups(self) -> list[Group]:
+        """Topics, then tags: the groups that get a link-level feed."""
+        groups = self._groups if self._groups is not None else self.renderer.groups
+        return [*groups["topics"], *groups["tags"]]
+
+    def group_title(self, group: Group) -> str:
+        """Title of a topic or tag feed, the same the page's autodiscovery link shows."""
+        return f"{self.config.title}: {group.name}"
+
+    def new_rss(
+        self, path: str, title: str, description: str, html_path: str, updated: dt.datetime
+    ) -> Any:
+        """A FeedGenerator with the channel fields every RSS feed of the site shares."""
+        fg = FeedGenerator()
+        fg.title(xml_text(title))
+        # feedgen writes the LAST link as RSS <link> and the first rel=self as
+        # atom:link, so self goes first.
+        fg.link(href=self.abs_url(path), rel="self", type="application/rss+xml")
+        fg.link(href=self.abs_url(html_path), rel="alternate", type="text/html")
+        fg.description(xml_text(description))
+        fg.language(self.config.language)
+        fg.lastBuildDate(updated)
+        fg.generator(GENERATOR, version=__version__)
+        return fg
+
+    def newest(self, issues: Iterable[Issue]) -> dt.datetime:
+        """The date feeds report as their last update: the newest issue's."""
+        dates = [issue.date for issue in issues]
+        return feed_datetime(max(dates)) if dates else _EPOCH
+
+    def add_issue_entry(self, fg: Any, issue: Issue) -> None:
+        """One issue as an RSS item / Atom entry with its whole content."""
+        fe = fg.add_entry(order="append")
+        url = self.issue_url(issue)
+        fe.title(xml_text(issue.title))
+        fe.guid(url, permalink=True)
+        # feedgen 1.0 drops rel/type from entry links; an Atom link without rel means
+        # alternate (RFC 4287, 4.2.7.2), which is what this is.
+        fe.link(href=url, rel="alternate", type="text/html")
+        when = feed_datetime(issue.date)
+        fe.published(when)  # also the RSS pubDate
+        fe.updated(when)
+        if issue.summary:
+            # type=html so one escaping is right for both RSS <description> and Atom.
+            fe.summary(xml_text(html.escape(issue.summary)), type="html")
+        fe.content(xml_text(self.issue_html(issue)), type="html")
+
+    def render_issue_rss(self, issues: list[Issue]) -> bytes:
+        """`/feed.xml`: RSS 2.0, one item per issue with its full content."""
+        fg = self.new_rss("feed.xml", self.config.title, self.description, "", self.newest(issues))
+        for issue in issues:
+            self.add_issue_entry(fg, issue)
+        return bytes(fg.rss_str(pretty=True))
+
+    def render_atom(self, issues: list[Issue]) -> bytes:
+        """`/atom.xml`: Atom 1.0, one entry per issue with its full content."""
+        fg = FeedGenerator()
+        fg.id(self.abs_url(""))
+        fg.title(xml_text(self.config.title))
+        if self.config.description:
+            fg.subtitle(xml_text(self.config.description))
+        fg.author(name=xml_text(self.author))
+        fg.link(href=self.abs_url("atom.xml"), rel="self", type="application/atom+xml")
+        fg.link(href=self.abs_url(""), rel="alternate", type="text/html")
+        fg.language(self.config.language)
+        fg.updated(self.newest(issues))
+        fg.generator(GENERATOR, version=__version__)
+        for issue in issues:
+            self.add_issue_entry(fg, issue)
+        return bytes(fg.atom_str(pretty=True))
+
+    def render_json_feed(self, issues: list[Issue]) -> bytes:
+        """`/feed.json`: JSON Feed 1.1, one item per issue with its full content."""
+        items: list[dict[str, Any]] = []
+        for issue in issues:
+            item: dict[str, Any] = {
+                "id": self.issue_url(issue),
+                "url": self.issue_url(issue),
+                "title": issue.title,
+                "content_html": self.issue_html(issue),
+                "date_published": feed_datetime(issue.date).isoformat(),
+            }
+            if issue.summary:
+                item["summary"] = issue.summary
+            items.append(item)
+        feed: dict[str, Any] = {
+            "version": JSON_FEED_VERSION,
+            "title": self.config.title,
+            "home_page_url": self.abs_url(""),
+            "feed_url": self.abs_url("feed.json"),
+        }
+        if self.config.description:
+            feed["description"] = self.config.description
+        feed["language"] = self.config.language
+        feed["authors"] = [{"name": self.author}]
+        feed["items"] = items
+        return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+    def render_link_rss(
+        self, path: str, title: str, description: str, html_path: str, chosen: list[Entry]
+    ) -> bytes:
+        """A link-level RSS feed: one item per link, `<link>` the article, guid its anchor."""
+        updated = self.newest(e.issue for e in chosen)
+        fg = self.new_rss(path, title, description, html_path, updated)
+        for entry in chosen:
+            issue, link = entry.issue, entry.link
+            fe = fg.add_entry(order="append")
+            fe.title(xml_text(link.title))
+            fe.link(href=link.url)
+            fe.guid(self.link_url(issue, link), permalink=True)
+            fe.description(xml_text(self.link_description(issue, link)))
+            categories = []
+            if link.source:
+                categories.append({"term": xml_text(link.source), "scheme": self._scheme["source"]})
+            categories.extend(
+                {"term": xml_text(tag), "scheme": self._scheme["tag"]}
+                for tag in dict.fromkeys(link.tags)
+            )
+            if categories:
+                fe.category(categories)
+            fe.pubDate(feed_datetime(issue.date))
+        return bytes(fg.rss_str(pretty=True))
+
+    def render_opml(self, feeds: list[FeedInfo]) -> bytes:
+        """`/feeds.opml`: OPML 2.0 listing every feed, topics and tags in their own folders."""
+        root = ET.Element("opml", version="2.0")
+        head = ET.SubElement(root, "head")
+        ET.SubElement(head, "title").text = xml_text(
+            f"{self.config.title} ({self.labels['feeds']})"
+        )
+        if self.digest.issues:
+            modified = format_datetime(self.newest(self.digest.issues))
+            ET.SubElement(head, "dateModified").text = modified
+        if self.config.author:
+            ET.SubElement(head, "ownerName").text = xml_text(self.config.author)
+        ET.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
+        body = ET.SubElement(root, "body")
+        folders = {
+            "topics/": ET.Element("outline", text=self.labels["topics"]),
+            "tags/": ET.Element("outline", text=self.labels["tags"]),
+        }
+        for feed in feeds:
+            parent = next(
+                (f for prefix, f in folders.items() if feed.path.startswith(prefix)), body
+            )
+            ET.SubElement(
+                parent,
+                "outline",
+                text=xml_text(feed.title),
+                title=xml_text(feed.title),
+                type="rss",
+                xmlUrl=self.abs_url(feed.path),
+                htmlUrl=self.abs_url(feed.html_path),
+            )
+        body.extend(folder for folder in folders.values() if len(folder))
+        ET.indent(root)
+        return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True)) + b"\n"
+
+    def render(self) -> dict[str, bytes]:
+        """Every feed of the site, keyed by site path."""
+        limits = self.config.feeds
+        issues = list(self.digest.issues[: limits.issues])
+        out = {
+            "feed.xml": self.render_issue_rss(issues),
+            "atom.xml": self.render_atom(issues),
+            "feed.json": self.render_json_feed(issues),
+            "links.xml": self.render_link_rss(
+                "links.xml",
+                f"{self.config.title} ({self.labels['links_feed']})",
+                self.description,
+                "",
+                entries(self.digest)[: limits.links],
+            ),
+        }
+        for group in self.groups():
+            cap = limits.topic if group.kind == "topics" else limits.tag
+            path = f"{group.path}feed.xml"
+            out[path] = self.render_link_rss(
+                path,
+                self.group_title(group),
+                self.labels["feed_of"].format(name=group.name),
+                group.path,
+                list(group.entries[:cap]),
+            )
+        out["feeds.opml"] = self.render_opml(self.feed_list())
+        return out
+
+
+def render_feeds(
+    config: SiteConfig, digest: Digest, groups: dict[str, list[Group]] | None = None
+) -> dict[str, bytes]:
+    """Every feed of the site (RSS, Atom, JSON Feed, link feeds, OPML), keyed by site path.
+
+    `groups` is the page renderer's `collect_groups` result, when the caller has it, so a
+    large digest is not grouped twice.
+    """
+    return FeedWriter(config, digest, groups).render()
