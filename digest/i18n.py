@@ -7,7 +7,7 @@ import datetime as dt
 LABELS: dict[str, dict[str, str]] = {
     "ko": {
         "skip": "본문으로 건너뛰기",
-        "home": "처음",
+        "home": "홈",
         "archive": "지난 호",
         "topics": "주제",
         "sections": "분류",
@@ -42,6 +42,30 @@ LABELS: dict[str, dict[str, str]] = {
         "other": "기타",
         "pagination": "페이지 이동",
         "main_nav": "주 메뉴",
+        "search_more": "결과 더 보기",
+        "search_error": "검색을 불러오지 못했습니다.",
+        "search_hint": (
+            "제목, 출처, 태그, 코멘트에서 찾습니다. "
+            "조사가 붙은 말(모델과)이나 합성어 일부(러닝 → 딥러닝)도 찾습니다."
+        ),
+        "search_nojs_browse": "대신 주제나 태그로 둘러보세요:",
+        "newer_issue": "다음 호",
+        "older_issue": "이전 호",
+        "issue_nav": "다른 호",
+        "browse": "둘러보기",
+        "all_topics": "모든 주제",
+        "all_tags": "모든 태그",
+        "all_sources": "모든 출처",
+        "group_description": "{kind} ‘{name}’: 링크 {n}개",
+        "kind_sections": "분류",
+        "kind_topics": "주제",
+        "kind_tags": "태그",
+        "kind_sources": "출처",
+        "page_n": "{n}쪽",
+        "page_of": "{n}/{count}쪽",
+        "issues_count": "{n}호",
+        "og_locale": "ko_KR",
+        "feeds_opml": "모든 피드를 한 번에 구독",
     },
     "en": {
         "skip": "Skip to content",
@@ -80,6 +104,30 @@ LABELS: dict[str, dict[str, str]] = {
         "other": "Other",
         "pagination": "Pagination",
         "main_nav": "Main",
+        "search_more": "Show more results",
+        "search_error": "Search could not be loaded.",
+        "search_hint": (
+            "Finds titles, sources, tags and commentary; "
+            "word beginnings match (transf finds Transformer)."
+        ),
+        "search_nojs_browse": "Browse by topic or tag instead:",
+        "newer_issue": "Newer issue",
+        "older_issue": "Older issue",
+        "issue_nav": "Other issues",
+        "browse": "Browse",
+        "all_topics": "All topics",
+        "all_tags": "All tags",
+        "all_sources": "All sources",
+        "group_description": "{kind} “{name}”: {n} links",
+        "kind_sections": "Section",
+        "kind_topics": "Topic",
+        "kind_tags": "Tag",
+        "kind_sources": "Source",
+        "page_n": "Page {n}",
+        "page_of": "page {n} of {count}",
+        "issues_count": "{n} issues",
+        "og_locale": "en_US",
+        "feeds_opml": "every feed at once, for feed readers",
     },
 }
 
@@ -106,3 +154,12 @@ def format_month(published: str, language: str) -> str:
     if language.startswith("ko"):
         return f"{year}년 {month}월"
     return f"{_EN_MONTHS[month - 1]} {year}"
+
+
+def og_locale(language: str) -> str:
+    """OpenGraph locale: `ko` -> `ko_KR`, `en-GB` -> `en_GB`; '' when unknown."""
+    lang, _, region = language.replace("_", "-").partition("-")
+    if region:
+        return f"{lang.lower()}_{region.upper()}"
+    table = LABELS.get(lang.lower())
+    return table["og_locale"] if table else ""

@@ -22,6 +22,7 @@ from digest.slug import slugify
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _LATIN = re.compile(r"[A-Za-z]")
+_ANCHOR_TAG = re.compile(r"</?a\b[^>]*>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,21 @@ def pages(items: tuple[Entry, ...], per_page: int) -> list[tuple[Entry, ...]]:
     return [items[i : i + per_page] for i in range(0, max(len(items), 1), per_page)]
 
 
+def page_window(number: int, count: int, around: int = 2) -> list[int | None]:
+    """Page numbers for a pagination bar, None for a gap: `1 … 4 5 [6] 7 8 … 20`.
+
+    The first and last pages are always shown, and `around` pages either side of
+    the current one, so the bar stays short however long the group grows.
+    """
+    shown = sorted({1, count, *range(max(1, number - around), min(count, number + around) + 1)})
+    window: list[int | None] = []
+    for n in shown:
+        if window and n - (window[-1] or 0) > 1:
+            window.append(None)
+        window.append(n)
+    return window
+
+
 def page_path(base: str, number: int) -> str:
     """`topics/cv/` for page 1, `topics/cv/page/2/` for the others."""
     return base if number == 1 else f"{base}page/{number}/"
@@ -130,6 +146,7 @@ class Renderer:
             url=self.url,
             abs_url=self.abs_url,
             slugify=slugify,
+            og_locale=i18n.og_locale(config.language),
         )
         self.env.filters.update(
             md=self.md,
@@ -138,7 +155,7 @@ class Renderer:
             month=lambda m: i18n.format_month(m, config.language),
             foreign_lang=self.foreign_lang,
         )
-        self._md_cache: dict[str, Markup] = {}
+        self._md_cache: dict[tuple[str, str], Markup] = {}
 
     # -- helpers available to templates ------------------------------------------------
 
@@ -150,16 +167,24 @@ class Renderer:
         """Absolute URL of a site path, for canonical links, feeds and sitemaps."""
         return self.config.base_url + quote(path, safe="/#?=&")
 
-    def md(self, text: str) -> Markup:
-        """Markdown -> safe HTML, relative URLs under the base path; memoised per text."""
-        cached = self._md_cache.get(text)
+    def md(self, text: str, page: str = "") -> Markup:
+        """Markdown -> safe HTML, relative URLs under the base path; memoised per text.
+
+        `page` is the URL of the page the text belongs to (its issue page), given when
+        it is shown elsewhere: in-page links (`#other-link`) then point back there.
+        """
+        key = (text, page)
+        cached = self._md_cache.get(key)
         if cached is None:
-            cached = self._md_cache[text] = Markup(markup.render_block(text, self.config.base_path))
+            html = markup.render_block(text, self.config.base_path)
+            if page:
+                html = html.replace(' href="#', f' href="{page}#')
+            cached = self._md_cache[key] = Markup(html)
         return cached
 
     def md_inline(self, text: str) -> Markup:
-        """Inline Markdown (titles) -> safe HTML."""
-        return Markup(markup.render_inline(text, self.config.base_path))
+        """Inline Markdown (titles) -> safe HTML, without links: a title is a link itself."""
+        return Markup(_ANCHOR_TAG.sub("", markup.render_inline(text, self.config.base_path)))
 
     def foreign_lang(self, text: str) -> str:
         """The `lang` text needs when it is not in the page's language, else ''."""
@@ -201,12 +226,14 @@ class Renderer:
             recent=issues[1 : 1 + self.config.recent_issues],
             groups=self.groups,
         )
-        for issue in issues:
+        for number, issue in enumerate(issues):
             path = f"issues/{issue.slug}/"
             out[self.out_path(path)] = self.page(
                 "issue.html",
                 path,
                 issue=issue,
+                newer=issues[number - 1] if number > 0 else None,
+                older=issues[number + 1] if number + 1 < len(issues) else None,
                 page_title=issue.title,
                 description=issue.summary or self.config.description,
             )
@@ -244,8 +271,13 @@ class Renderer:
         if group.kind in ("topics", "tags"):
             label = self.labels["topic_feed" if group.kind == "topics" else "tag_feed"]
             feed = (f"{group.path}feed.xml", f"{self.config.title}: {group.name}", label)
+        description = self.labels["group_description"].format(
+            kind=self.labels[f"kind_{group.kind}"], name=group.name, n=len(group.entries)
+        )
+        page_paths = [page_path(group.path, n) for n in range(1, len(chunks) + 1)]
         for number, chunk in enumerate(chunks, start=1):
-            path = page_path(group.path, number)
+            path = page_paths[number - 1]
+            page_label = self.labels["page_n"].format(n=number)
             out[self.out_path(path)] = self.page(
                 "group.html",
                 path,
@@ -253,9 +285,13 @@ class Renderer:
                 items=chunk,
                 number=number,
                 count=len(chunks),
-                prev_path=page_path(group.path, number - 1) if number > 1 else None,
-                next_path=page_path(group.path, number + 1) if number < len(chunks) else None,
-                page_title=group.name if number == 1 else f"{group.name} ({number})",
+                page_links=[
+                    (n, page_paths[n - 1] if n else None) for n in page_window(number, len(chunks))
+                ],
+                prev_path=page_paths[number - 2] if number > 1 else None,
+                next_path=page_paths[number] if number < len(chunks) else None,
+                page_title=group.name if number == 1 else f"{group.name} ({page_label})",
+                description=description,
                 feed=feed,
             )
         return out
