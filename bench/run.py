@@ -1,0 +1,420 @@
+"""Benchmark runner: cold, no-change and one-edit build times and peak memory, per corpus size.
+
+    python bench/run.py --sizes 100,1000,5000 [--hugo] [--repeat 3] [--json FILE]
+
+For each size it generates the seeded corpus (`gen_corpus.py`) into a temporary folder,
+then measures, each in a fresh subprocess (wall clock, best of `--repeat` runs; peak RSS,
+the largest of those runs):
+
+- cold:      `digest build --content C --out O --no-cache` with O and the cache deleted;
+- no-change: `digest build --content C --out O` again with nothing changed;
+- one-edit:  append a sentence to the newest issue's last commentary, then build;
+- hugo:      with --hugo and `hugo` on PATH, `hugo --quiet -s H -d HO` on the equivalent
+             Hugo site (`hugo_site.py`), HO deleted before each run.
+
+A failing command is reported with its exit code and the end of its stderr; the other
+measurements still run and the exit status is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from gen_corpus import generate, write_native
+from hugo_site import write_hugo
+
+ROOT = Path(__file__).resolve().parent.parent
+"""The project root: digest runs from here so `python -m digest` finds the package."""
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+TREE_SAMPLE_SECONDS = 0.01
+TARGETS_AT = 1000
+"""Issue #6 states its targets at this size."""
+
+
+@dataclass(slots=True)
+class Run:
+    """One measured subprocess."""
+
+    seconds: float
+    """Wall clock, from spawn to exit."""
+    cpu_seconds: float
+    """User + system CPU time of the process and its waited-for children."""
+    peak_rss_mb: float
+    """Largest resident set of any single process of the run (kernel's ru_maxrss)."""
+    tree_rss_mb: float | None
+    """Largest sampled sum of resident sets over the process and its children (Linux)."""
+    returncode: int
+    """Exit code (negative: killed by that signal)."""
+    stderr_tail: str
+    """Last lines of stderr, kept when the run failed."""
+
+
+@dataclass(slots=True)
+class Measure:
+    """Repeated runs of one command at one size."""
+
+    size: int
+    """Issues in the corpus."""
+    what: str
+    """cold, no-change, one-edit or hugo."""
+    command: str
+    """The command line, as run."""
+    runs: list[Run] = field(default_factory=list)
+    """Every run, in order; stops at the first failure."""
+
+    @property
+    def ok(self) -> bool:
+        """True when every run exited 0 and there was at least one."""
+        return bool(self.runs) and all(r.returncode == 0 for r in self.runs)
+
+    @property
+    def best_seconds(self) -> float | None:
+        """Fastest run, or None when a run failed."""
+        return min(r.seconds for r in self.runs) if self.ok else None
+
+    @property
+    def best_cpu_seconds(self) -> float | None:
+        """Least CPU time over the runs (less sensitive to a busy machine than wall time)."""
+        return min(r.cpu_seconds for r in self.runs) if self.ok else None
+
+    @property
+    def peak_rss_mb(self) -> float | None:
+        """Largest single-process peak over the runs."""
+        return max(r.peak_rss_mb for r in self.runs) if self.ok else None
+
+    @property
+    def tree_rss_mb(self) -> float | None:
+        """Largest sampled whole-tree resident set over the runs, when sampling works."""
+        values = [r.tree_rss_mb for r in self.runs if r.tree_rss_mb is not None]
+        return max(values) if self.ok and values else None
+
+
+class _TreeSampler(threading.Thread):
+    """Samples the summed RSS of a process and its descendants from /proc until stopped."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak_kb = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.peak_kb = max(self.peak_kb, _tree_rss_kb(self.pid))
+            self.stop.wait(TREE_SAMPLE_SECONDS)
+
+
+def _tree_rss_kb(pid: int) -> int:
+    total, todo, seen = 0, [pid], set()
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            with open(f"/proc/{p}/statm", "rb") as f:
+                total += int(f.read().split()[1]) * PAGE_KB
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children", "rb") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError, IndexError):
+            continue  # the process exited between two reads
+    return total
+
+
+def _can_sample_tree() -> bool:
+    me = os.getpid()
+    return Path(f"/proc/{me}/task/{me}/children").exists()
+
+
+def measure(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float) -> Run:
+    """Run `cmd` once in a fresh process; wall time and peak RSS from the kernel (wait4)."""
+    sample = _can_sample_tree()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        try:
+            proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
+        except OSError as exc:
+            return Run(0.0, 0.0, 0.0, None, 127, f"cannot start {cmd[0]}: {exc}")
+        sampler = _TreeSampler(proc.pid) if sample else None
+        if sampler:
+            sampler.start()
+        killer = threading.Timer(timeout, proc.kill)
+        killer.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        killer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if sampler:
+            sampler.stop.set()
+            sampler.join()
+        tail = ""
+        if proc.returncode != 0:
+            err.seek(0)
+            text = err.read().decode(errors="replace").strip().splitlines()
+            tail = "\n".join(text[-12:]) or "(no stderr)"
+            if proc.returncode == -9 and seconds >= timeout:
+                tail = f"killed after the {timeout:.0f} s timeout\n{tail}"
+    # ru_maxrss is in KB on Linux (bytes on macOS).
+    rss_kb = usage.ru_maxrss / 1024 if sys.platform == "darwin" else usage.ru_maxrss
+    tree = max(sampler.peak_kb, rss_kb) / 1024 if sampler else None
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(seconds, cpu, rss_kb / 1024, tree, proc.returncode, tail)
+
+
+def rmtree(path: Path) -> None:
+    """Remove a folder if it exists."""
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def append_sentence(issue: Path, n: int) -> None:
+    """Append one sentence to the file's last link commentary (the end of the file)."""
+    with issue.open("a", encoding="utf-8") as f:
+        f.write(f"편집 테스트 문장 {n}: one more sentence appended by the benchmark.\n")
+
+
+def same_tree(a: Path, b: Path) -> list[str]:
+    """Relative paths of the files that differ between two folders (missing ones too)."""
+    files_a = {p.relative_to(a).as_posix(): p for p in a.rglob("*") if p.is_file()}
+    files_b = {p.relative_to(b).as_posix(): p for p in b.rglob("*") if p.is_file()}
+    both = files_a.keys() & files_b.keys()
+    changed = [k for k in both if files_a[k].read_bytes() != files_b[k].read_bytes()]
+    return sorted(set(files_a) ^ set(files_b)) + sorted(changed)
+
+
+class SizeBench:
+    """The measurements of one corpus size, in a folder of their own."""
+
+    def __init__(self, size: int, work: Path, args: argparse.Namespace) -> None:
+        self.size = size
+        self.args = args
+        self.base = work / f"n{size}"
+        self.content = self.base / "content"
+        self.out = self.base / "_site"
+        self.results: list[Measure] = []
+        self.env = dict(os.environ)
+        paths = [str(ROOT), self.env.get("PYTHONPATH", "")]
+        self.env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+        self.build = [*shlex.split(args.digest), "build"]
+        self.build += ["--content", str(self.content), "--out", str(self.out)]
+
+    def log(self, text: str) -> None:
+        """A progress line on stderr."""
+        print(f"[{self.size}] {text}", file=sys.stderr, flush=True)
+
+    def repeat(
+        self,
+        what: str,
+        cmd: list[str],
+        before: Callable[[int], None] | None = None,
+        cwd: Path = ROOT,
+    ) -> Measure:
+        """Run `cmd` `--repeat` times (fewer after a slow or failed run), `before(i)` first."""
+        m = Measure(self.size, what, shlex.join(cmd))
+        for i in range(self.args.repeat):
+            if before:
+                before(i)
+            run = measure(cmd, cwd, self.env, self.args.timeout)
+            m.runs.append(run)
+            if run.returncode != 0 or run.seconds > self.args.slow:
+                break
+        self.results.append(m)
+        self.log(f"{what}: {m.best_seconds:.3f} s" if m.ok else f"{what}: FAILED")
+        return m
+
+    def once(self, what: str, cmd: list[str]) -> bool:
+        """Run an unreported step; on failure record it so it shows up in the report."""
+        run = measure(cmd, ROOT, self.env, self.args.timeout)
+        if run.returncode != 0:
+            self.results.append(Measure(self.size, what, shlex.join(cmd), [run]))
+            self.log(f"{what}: FAILED")
+        return run.returncode == 0
+
+    def clean(self, _: int = 0) -> None:
+        """Delete the output and any build cache, for a truly cold build."""
+        rmtree(self.out)
+        rmtree(self.content / ".digest-cache")
+        rmtree(self.base / ".digest-cache")
+
+    def run(self) -> list[Measure]:
+        """Generate the corpus and take every measurement."""
+        start = time.perf_counter()
+        corpus = generate(self.size, self.args.seed)
+        nbytes = write_native(corpus, self.content)
+        links = sum(len(g.links) for issue in corpus.issues for g in issue.groups)
+        took = time.perf_counter() - start
+        self.log(f"corpus: {links} links, {nbytes / 1e6:.1f} MB, generated in {took:.2f} s")
+        newest = self.content / "issues" / f"{corpus.issues[0].slug}.md"
+        cold = [*self.build, "--no-cache"]
+        if self.args.no_digest:
+            pass
+        elif self.repeat("cold", cold, self.clean).ok and self.once("cache fill", self.build):
+            self.repeat("no-change", self.build)
+            edited = self.repeat("one-edit", self.build, lambda i: append_sentence(newest, i + 1))
+            if self.args.verify and edited.ok:
+                self.verify(cold)
+        if self.args.hugo and shutil.which("hugo"):
+            site, out = self.base / "hugo", self.base / "hugo_out"
+            write_hugo(corpus, site)
+
+            def clean_hugo(_: int) -> None:
+                rmtree(out)
+                rmtree(site / "resources")
+
+            hugo = ["hugo", "--quiet", "-s", str(site), "-d", str(out)]
+            self.repeat("hugo", hugo, clean_hugo, cwd=self.base)
+        if not self.args.keep:
+            rmtree(self.base)
+        return self.results
+
+    def verify(self, cold: list[str]) -> None:
+        """Check the incremental output is byte-identical to a cold build of the same content."""
+        fresh = self.base / "_site_cold"
+        cmd = [str(fresh) if part == str(self.out) else part for part in cold]
+        if not self.once("verify", cmd):
+            return
+        diff = same_tree(self.out, fresh)
+        self.log(
+            "verify: one-edit output is byte-identical to a cold build"
+            if not diff
+            else f"verify: {len(diff)} files differ from a cold build, e.g. {diff[:3]}"
+        )
+        if diff:
+            run = Run(0.0, 0.0, 0.0, None, 1, "differs: " + ", ".join(diff[:10]))
+            self.results.append(Measure(self.size, "verify", shlex.join(cmd), [run]))
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def print_table(results: list[Measure]) -> None:
+    """The compact results table, then the ratios and failures."""
+    header = (
+        f"{'issues':>7} {'measure':<10} {'best s':>8} {'cpu s':>8} {'ms/issue':>9} {'runs':>4} "
+    )
+    header += f"{'peak RSS MB':>11} {'tree RSS MB':>11}"
+    print(header)
+    print("-" * len(header))
+    for m in results:
+        if m.what in ("cache fill", "verify"):
+            continue
+        best = m.best_seconds
+        per = None if best is None else best * 1000 / m.size
+        runs = f"{len(m.runs)}" if m.ok else "FAIL"
+        print(
+            f"{m.size:>7} {m.what:<10} {_fmt(best, '.3f'):>8} "
+            f"{_fmt(m.best_cpu_seconds, '.3f'):>8} {_fmt(per, '.3f'):>9} {runs:>4} "
+            f"{_fmt(m.peak_rss_mb, '.0f'):>11} {_fmt(m.tree_rss_mb, '.0f'):>11}"
+        )
+    by = {(m.size, m.what): m for m in results}
+    for size in sorted({m.size for m in results}):
+        cold, hugo = by.get((size, "cold")), by.get((size, "hugo"))
+        if cold and hugo and cold.ok and hugo.ok:
+            assert cold.best_seconds is not None and hugo.best_seconds
+            ratio = cold.best_seconds / hugo.best_seconds
+            assert cold.best_cpu_seconds is not None and hugo.best_cpu_seconds
+            cpu_ratio = cold.best_cpu_seconds / hugo.best_cpu_seconds
+            print(f"{size:>7} digest cold / hugo = {ratio:.2f} (wall), {cpu_ratio:.2f} (cpu)")
+    target = {w: by.get((TARGETS_AT, w)) for w in ("cold", "no-change", "one-edit", "hugo")}
+    if all(m and m.ok for m in target.values()):
+        print_targets(target)
+    failures = [m for m in results if not m.ok]
+    for m in failures:
+        last = m.runs[-1] if m.runs else None
+        code = last.returncode if last else "?"
+        print(f"\nFAILED [{m.size} issues, {m.what}] exit {code}: {m.command}")
+        if last and last.stderr_tail:
+            print("  " + last.stderr_tail.replace("\n", "\n  "))
+    if failures:
+        print("\n(the corpus is deleted afterwards: rerun with --keep --workdir DIR to inspect it)")
+
+
+def print_targets(m: dict[str, Measure | None]) -> None:
+    """Issue #6's targets at 1,000 issues, each with ok or MISS."""
+    cold, nochange, edit, hugo = (m[k] for k in ("cold", "no-change", "one-edit", "hugo"))
+    assert cold and nochange and edit and hugo
+    c, n, e, h = (x.best_seconds or 0.0 for x in (cold, nochange, edit, hugo))
+    peak = max(x.tree_rss_mb or x.peak_rss_mb or 0.0 for x in (cold, nochange, edit))
+    checks = [
+        (f"cold {c:.2f} s <= 1.5 x hugo {h:.2f} s", c <= 1.5 * h),
+        (f"one-edit {e * 1000:.0f} ms <= 300 ms", e <= 0.3),
+        (f"no-change {n * 1000:.0f} ms <= 200 ms", n <= 0.2),
+        (f"peak memory {peak:.0f} MB <= 400 MB", peak <= 400),
+    ]
+    print(f"targets at {TARGETS_AT} issues (issue #6):")
+    for text, ok in checks:
+        print(f"  {'ok  ' if ok else 'MISS'} {text}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point; exit 1 when any measured command failed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,1000", help="issue counts, comma-separated")
+    parser.add_argument("--hugo", action="store_true", help="also build the Hugo equivalent")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best)")
+    parser.add_argument(
+        "--slow", type=float, default=20.0, help="stop repeating after a run longer than this (s)"
+    )
+    parser.add_argument("--timeout", type=float, default=900.0, help="kill a run after (s)")
+    parser.add_argument("--seed", type=int, default=42, help="corpus seed (42)")
+    parser.add_argument(
+        "--digest",
+        default=f"{shlex.quote(sys.executable)} -m digest",
+        help="digest command (default: this python -m digest)",
+    )
+    parser.add_argument(
+        "--verify", action="store_true", help="check the one-edit output equals a cold build"
+    )
+    parser.add_argument("--no-digest", action="store_true", help="time only hugo (implies --hugo)")
+    parser.add_argument("--workdir", type=Path, help="where corpora go (default: a temp dir)")
+    parser.add_argument("--keep", action="store_true", help="keep corpora and outputs")
+    parser.add_argument("--json", type=Path, help="also write every run as JSON here")
+    args = parser.parse_args(argv)
+    args.hugo = args.hugo or args.no_digest
+    try:
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        parser.error("--sizes takes integers, e.g. 100,1000,5000")
+    if not sizes or min(sizes) < 1 or args.repeat < 1:
+        parser.error("--sizes and --repeat must be positive")
+    if args.hugo and shutil.which("hugo") is None:
+        print(
+            "warning: --hugo given but no hugo on PATH (apt-get install hugo); skipping it",
+            file=sys.stderr,
+        )
+    if args.hugo and shutil.which("hugo"):
+        version = subprocess.run(["hugo", "version"], capture_output=True, text=True).stdout
+        print(f"hugo: {version.strip()}", file=sys.stderr)
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="digest-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    results: list[Measure] = []
+    try:
+        for size in sizes:
+            results += SizeBench(size, work, args).run()
+    finally:
+        if not args.keep and args.workdir is None:
+            rmtree(work)
+    print(f"\npython {sys.version.split()[0]}, {os.cpu_count()} CPUs, seed {args.seed}")
+    print_table(results)
+    if args.json:
+        data = [asdict(m) | {"ok": m.ok, "best_seconds": m.best_seconds} for m in results]
+        args.json.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    return 0 if all(m.ok for m in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
