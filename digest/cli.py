@@ -4,67 +4,245 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from digest import __version__
-from digest.errors import ContentErrors, Diagnostic
+from digest.errors import ContentErrors, Diagnostic, sort_key
+
+if TYPE_CHECKING:
+    from digest.model import Issue
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
 
+PROGRESS_AFTER = 1.5
+"""Seconds a build may take before a progress line appears (on a terminal only)."""
 
-def _print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
-    for d in diagnostics:
-        print(d.format(), file=sys.stderr)
+
+# -- output: colour, diagnostics, progress -------------------------------------------------
+
+_STYLES = {"bold": "1", "red": "1;31", "yellow": "1;33", "cyan": "1;36", "green": "32"}
+_HEADER = re.compile(r"^(\S.*?:\d+:\d+:) (error|warning):", re.MULTILINE)
+
+
+def use_colour(stream: TextIO) -> bool:
+    """Colour only on a terminal, never with NO_COLOR set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    if os.environ.get("TERM") == "dumb":
+        return False
+    return stream.isatty()
+
+
+def paint(text: str, style: str, on: bool) -> str:
+    """`text` wrapped in an ANSI style when `on`."""
+    return f"\x1b[{_STYLES[style]}m{text}\x1b[0m" if on else text
+
+
+def format_diagnostic(d: Diagnostic, colour: bool) -> str:
+    """A diagnostic as text, its location, severity, caret and hint coloured when asked."""
+    text = d.format()
+    if not colour:
+        return text
+    severity = "red" if d.severity == "error" else "yellow"
+    text = _HEADER.sub(
+        lambda m: f"{paint(m[1], 'bold', True)} {paint(m[2] + ':', severity, True)}", text, 1
+    )
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith("hint: "):
+            lines[i] = paint("hint:", "cyan", True) + line[len("hint:") :]
+        elif line.startswith("      | ") and line.rstrip().endswith("^"):
+            lines[i] = line[:-1] + paint("^", "green", True)
+    return "\n".join(lines)
+
+
+def plural(n: int, word: str) -> str:
+    """`1 issue`, `2 issues`."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def count_line(diagnostics: Sequence[Diagnostic]) -> str:
+    """`1 error, 2 warnings`."""
     errors = sum(d.severity == "error" for d in diagnostics)
-    warnings = len(diagnostics) - errors
-    if diagnostics:
-        print(f"{errors} error(s), {warnings} warning(s)", file=sys.stderr)
+    return f"{plural(errors, 'error')}, {plural(len(diagnostics) - errors, 'warning')}"
+
+
+def print_diagnostics(diagnostics: Sequence[Diagnostic], summary: bool = True) -> None:
+    """Every diagnostic to stderr, in file order, then how many there were."""
+    colour = use_colour(sys.stderr)
+    for d in sorted(diagnostics, key=sort_key):
+        print(format_diagnostic(d, colour), file=sys.stderr)
+    if diagnostics and summary:
+        print(count_line(diagnostics), file=sys.stderr)
+
+
+class Progress:
+    """An elapsed-time line on stderr, shown only when work outlasts PROGRESS_AFTER.
+
+    The build does not report its own steps, so this says "still working" honestly
+    rather than drawing a bar it cannot fill. Not shown when stderr is not a terminal,
+    so logs and pipes stay clean.
+    """
+
+    def __init__(self, label: str, stream: TextIO | None = None) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._shown = False
+
+    def __enter__(self) -> Progress:
+        if self.stream.isatty():
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self._shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+    def _run(self) -> None:
+        start = time.monotonic()
+        if self._done.wait(PROGRESS_AFTER):
+            return
+        frames = "|/-\\"
+        tick = 0
+        while not self._done.is_set():
+            elapsed = time.monotonic() - start
+            self.stream.write(f"\r{frames[tick % 4]} {self.label}... {elapsed:.1f}s")
+            self.stream.flush()
+            self._shown = True
+            tick += 1
+            self._done.wait(0.1)
+
+
+def _missing_content(content: Path) -> bool:
+    if content.is_dir():
+        return False
+    print(f"error: no content folder at {content}; use --content DIR", file=sys.stderr)
+    return True
+
+
+# -- commands ------------------------------------------------------------------------------
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     """Build the site."""
     from digest.site import OutputError, build
 
+    if _missing_content(args.content):
+        return EXIT_USAGE
     try:
-        result = build(args.content, args.out, drafts=args.drafts, base_url=args.base_url)
+        with Progress("building"):
+            result = build(args.content, args.out, drafts=args.drafts, base_url=args.base_url)
     except ContentErrors as exc:
-        _print_diagnostics(exc.diagnostics)
+        print_diagnostics(exc.diagnostics)
         print(f"build failed; {args.out} was left as it was", file=sys.stderr)
         return EXIT_CONTENT
     except OutputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    _print_diagnostics(result.warnings)
-    links = sum(len(i.all_links()) for i in result.digest.issues)
-    print(
-        f"built {len(result.digest.issues)} issues, {links} links, {result.files} files "
-        f"in {result.seconds:.2f}s -> {args.out}"
+    print_diagnostics(result.warnings, summary=False)
+    kinds = output_kinds(args.out)
+    issues = result.digest.issues
+    links = sum(len(i.all_links()) for i in issues)
+    line = (
+        f"built {plural(len(issues), 'issue')}, {plural(links, 'link')}, "
+        f"{plural(kinds.get('pages', 0), 'page')} in {result.seconds:.2f}s -> {args.out}"
     )
+    if result.warnings:
+        line += f" ({plural(len(result.warnings), 'warning')})"
+    if args.verbose:
+        print_issue_table(issues)
+        print("output: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()))
+    print(line)
     return EXIT_OK
+
+
+def output_kinds(out: Path) -> dict[str, int]:
+    """How many files of each kind a built site holds: pages, feeds, search, assets."""
+    counts = dict.fromkeys(("pages", "feeds", "search", "assets", "files"), 0)
+    for folder, _, names in os.walk(out):
+        rel = Path(folder).relative_to(out).as_posix()
+        for name in names:
+            if name.startswith("."):
+                continue
+            counts["files"] += 1
+            if name.endswith(".html"):
+                counts["pages"] += 1
+            elif name in ("feed.xml", "atom.xml", "feed.json", "links.xml", "feeds.opml"):
+                counts["feeds"] += 1
+            elif rel.split("/", 1)[0] == "search" or name.startswith("search"):
+                counts["search"] += 1
+            else:
+                counts["assets"] += 1
+    return counts
+
+
+def print_issue_table(issues: Sequence[Issue]) -> None:
+    """One line per issue: slug, date, links, draft mark and file, for `-v`."""
+    for issue in sorted(issues, key=lambda i: (i.date, i.slug)):
+        draft = " draft" if issue.draft else ""
+        links = plural(len(issue.all_links()), "link")
+        print(f"  {issue.slug:<12} {issue.date}  {links:>9}{draft}  {issue.path}")
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate content without writing anything."""
     from digest.config import load_config
-    from digest.load import load_digest
+    from digest.load import issue_files, load_digest
 
+    if _missing_content(args.content):
+        return EXIT_USAGE
+    files = len(issue_files(args.content))
     site_yaml = args.content / "site.yaml"
+    issues: Sequence[Issue] = ()
     try:
         config = load_config(site_yaml if site_yaml.is_file() else None)
         loaded = load_digest(args.content, config, drafts=True)
         diagnostics: Sequence[Diagnostic] = loaded.warnings
+        issues = loaded.digest.issues
     except ContentErrors as exc:
         diagnostics = exc.diagnostics
-    failed = any(d.severity == "error" for d in diagnostics) or (args.strict and diagnostics)
+    diagnostics = sorted(diagnostics, key=sort_key)
+    errors = sum(d.severity == "error" for d in diagnostics)
+    failed = bool(errors or (args.strict and diagnostics))
     if args.format == "json":
-        print(json.dumps([d.as_json() for d in diagnostics], ensure_ascii=False, indent=2))
-    else:
-        _print_diagnostics(diagnostics)
-        if not failed:
-            print("ok" if not diagnostics else "ok (with warnings)")
-    return EXIT_CONTENT if failed else EXIT_OK
+        report = {
+            "ok": not failed,
+            "strict": args.strict,
+            "files": files,
+            "errors": errors,
+            "warnings": len(diagnostics) - errors,
+            "diagnostics": [d.as_json() for d in diagnostics],
+        }
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return EXIT_CONTENT if failed else EXIT_OK
+    print_diagnostics(diagnostics, summary=False)
+    checked = f"checked {plural(files, 'file')}"
+    if failed:
+        why = " (--strict: warnings fail the check)" if not errors else ""
+        print(f"{checked}: {count_line(diagnostics)}{why}", file=sys.stderr)
+        return EXIT_CONTENT
+    if args.verbose:
+        print_issue_table(issues)
+    links = sum(len(i.all_links()) for i in issues)
+    found = plural(len(diagnostics), "warning") if diagnostics else "no problems"
+    print(f"{checked} ({plural(len(issues), 'issue')}, {plural(links, 'link')}): {found}")
+    return EXIT_OK
 
 
 def cmd_dump(args: argparse.Namespace) -> int:
@@ -80,9 +258,9 @@ def cmd_dump(args: argparse.Namespace) -> int:
     try:
         digest, warnings = load_paths(paths)
     except ContentErrors as exc:
-        _print_diagnostics(exc.diagnostics)
+        print_diagnostics(exc.diagnostics)
         return EXIT_CONTENT
-    _print_diagnostics(warnings)
+    print_diagnostics(warnings)
     data = {"issues": [issue_to_json(i) for i in digest.issues]}
     print(json.dumps(data, ensure_ascii=False, indent=2))
     return EXIT_OK
@@ -102,9 +280,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         config = load_config(find_config(src.parent))
         parsed = read_issue(str(src), src.read_bytes(), config)
     except ContentErrors as exc:
-        _print_diagnostics(exc.diagnostics)
+        print_diagnostics(exc.diagnostics)
         return EXIT_CONTENT
-    _print_diagnostics(parsed.warnings)
+    print_diagnostics(parsed.warnings)
     text = issue_to_native(parsed.issue)
     if args.output is None or str(args.output) == "-":
         sys.stdout.write(text)
@@ -128,18 +306,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Build, serve and rebuild on change."""
     from digest.serve import serve
 
-    return serve(args.content, args.out, args.host, args.port, drafts=args.drafts)
+    if _missing_content(args.content):
+        return EXIT_USAGE
+    return serve(
+        args.content,
+        args.out,
+        args.host,
+        args.port,
+        drafts=args.drafts,
+        verbose=args.verbose,
+        report=print_diagnostics,
+    )
 
 
 EPILOG = {
     "build": "examples:\n  digest build\n"
-    "  digest build --base-url https://example.org/ml/ --out public",
+    "  digest build -v --base-url https://example.org/ml/ --out public",
     "check": "examples:\n  digest check\n  digest check --strict --format json",
     "dump": "examples:\n  digest dump\n"
     "  digest dump content/issues/2022-12.md | jq '.issues[0].title'",
     "import": "examples:\n  digest import old/2023-01.md -o content/issues/2023-01.md",
     "new": "examples:\n  digest new\n  digest new --date 2023-01-31",
-    "serve": "examples:\n  digest serve\n  digest serve --port 8080",
+    "serve": "examples:\n  digest serve\n  digest serve --port 8080 --drafts\n"
+    "  digest serve --host 0.0.0.0   # reachable from other machines: mind your network",
 }
 
 
@@ -180,6 +369,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--content", **content)  # type: ignore[arg-type]
     c.add_argument("--strict", action="store_true", help="fail on warnings too")
     c.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    c.add_argument("-v", "--verbose", action="store_true", help="list every issue checked")
     c.set_defaults(func=cmd_check)
 
     d = command("dump", "Print the model as JSON (content folders or issue files).")
@@ -199,10 +389,16 @@ def parser() -> argparse.ArgumentParser:
 
     s = command("serve", "Build, serve on 127.0.0.1 and rebuild on change.")
     s.add_argument("--content", **content)  # type: ignore[arg-type]
-    s.add_argument("--out", **out)  # type: ignore[arg-type]
+    s.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: a temporary folder, so _site keeps its real base_url)",
+    )
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     s.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     s.add_argument("--drafts", action="store_true", help="include draft issues")
+    s.add_argument("-v", "--verbose", action="store_true", help="log every request")
     s.set_defaults(func=cmd_serve)
     return p
 

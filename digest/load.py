@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from digest.checks import check_issues
 from digest.config import SiteConfig, find_config, load_config
-from digest.errors import ContentErrors, Diagnostic
+from digest.errors import ContentErrors, Diagnostic, sort_key
 from digest.model import Digest, Issue, ParsedIssue
 from digest.parse import read_issue
 
@@ -29,8 +32,39 @@ def issue_files(content_dir: Path) -> list[Path]:
     folder = content_dir / "issues"
     if not folder.is_dir():
         return []
-    files = [p for p in folder.iterdir() if p.suffix in ISSUE_SUFFIXES and p.is_file()]
+    # Hidden files (`._2023-01.md` from macOS, editor lock files) are not issues. Symlinks
+    # are listed even when broken, so reading them reports the problem instead of skipping.
+    files = [
+        p
+        for p in folder.iterdir()
+        if p.suffix in ISSUE_SUFFIXES
+        and not p.name.startswith(".")
+        and (p.is_file() or p.is_symlink())
+    ]
     return sorted(files, key=lambda p: unicodedata.normalize("NFC", p.name))
+
+
+def link_problem(path: Path, root: Path) -> str | None:
+    """Why the symlink `path` may not be followed, or None (not a symlink, or a good one).
+
+    A symlink must resolve to a file inside `root`, the content folder: a contributed
+    link to `~/.ssh/id_rsa` must be neither published nor quoted in build logs.
+    """
+    if not path.is_symlink():
+        return None
+    try:
+        target = path.resolve(strict=True)
+    except RuntimeError:  # how Python before 3.13 reports a loop
+        return "symlink loop"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symlink loop"
+        return f"broken symlink (to {os.readlink(path)})"
+    if not target.is_relative_to(root.resolve()):
+        return f"symlink to a file outside the content folder ({target})"
+    if target.is_dir():
+        return "symlink to a folder (folder symlinks are not followed)"
+    return None
 
 
 def display_path(path: Path) -> str:
@@ -42,13 +76,32 @@ def display_path(path: Path) -> str:
 
 
 def read_issue_files(
-    paths: list[Path], config: SiteConfig
+    paths: list[Path], config: SiteConfig, root: Path | None = None
 ) -> tuple[list[ParsedIssue], list[Diagnostic]]:
-    """Parse every file; return what parsed and every diagnostic of what did not."""
+    """Parse every file; return what parsed and every diagnostic of what did not.
+
+    With `root`, symlinks must stay inside it (see `link_problem`).
+    """
     parsed: list[ParsedIssue] = []
     problems: list[Diagnostic] = []
     for path in paths:
         shown = display_path(path)
+        problem = link_problem(path, root) if root is not None else None
+        if any(unicodedata.category(c) == "Cc" for c in path.name):
+            # A newline in a name would forge diagnostics lines; the name is a URL, too.
+            shown = shown.encode("unicode_escape").decode("ascii")
+            problem = "its name contains control characters"
+        if problem:
+            problems.append(
+                Diagnostic(
+                    shown,
+                    1,
+                    1,
+                    f"cannot read file: {problem}",
+                    "replace the symlink with the file itself, inside the content folder",
+                )
+            )
+            continue
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -93,12 +146,12 @@ def assemble(parsed: list[ParsedIssue], drafts: bool) -> Digest:
 
 def load_digest(content_dir: Path, config: SiteConfig, drafts: bool = False) -> Loaded:
     """Read every issue under `content_dir`; raise ContentErrors with all problems."""
-    parsed, problems = read_issue_files(issue_files(content_dir), config)
+    parsed, problems = read_issue_files(issue_files(content_dir), config, root=content_dir)
     problems += check_digest(parsed)
-    warnings = [w for p in parsed for w in p.warnings]
+    warnings = [w for p in parsed for w in p.warnings] + check_issues(parsed, content_dir)
     if any(d.severity == "error" for d in problems):
         raise ContentErrors([*problems, *warnings])
-    return Loaded(assemble(parsed, drafts), tuple(warnings + problems))
+    return Loaded(assemble(parsed, drafts), tuple(sorted(warnings + problems, key=sort_key)))
 
 
 def load_paths(paths: list[Path]) -> tuple[Digest, tuple[Diagnostic, ...]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -51,14 +52,28 @@ def load_mapping(
                 first_line + value_node.start_mark.line,
                 value_node.start_mark.column + 1,
             )
-        data = loader.construct_document(node)
+        try:
+            data = loader.construct_document(node)
+        except (ValueError, OverflowError) as exc:
+            # PyYAML's constructors raise plain ValueError for values that look like a date
+            # or number but are not one (`2022-13-45`, `!!float x`, a 5000-digit int).
+            line, col = _unconstructable(node)
+            raise ContentError(
+                src.diag(
+                    f"invalid value in {what}: {exc}",
+                    first_line + line,
+                    col + 1,
+                    hint="correct the value, or quote it to keep it as text",
+                )
+            ) from None
     except yaml.MarkedYAMLError as exc:
         problem = exc.problem or exc.context or "invalid YAML"
         mark = exc.problem_mark or exc.context_mark
         # An unclosed '[' or '"' is found lines later; point at where it was opened.
         if exc.context and exc.context_mark is not None:
             mark = exc.context_mark
-            problem += f" (in the {exc.context.removeprefix('while parsing a ')} that starts here)"
+            what_opened = re.sub(r"^while (parsing|scanning) (a |an )?", "", exc.context)
+            problem += f" (in the {what_opened} that starts here)"
         line = first_line + (mark.line if mark else 0)
         col = (mark.column + 1) if mark else 1
         raise ContentError(
@@ -79,3 +94,14 @@ def load_mapping(
     if not isinstance(data, dict):  # pragma: no cover - guarded by the node check
         data = {}
     return {str(k): v for k, v in data.items()}, positions
+
+
+def _unconstructable(node: yaml.MappingNode) -> tuple[int, int]:
+    """0-based line and column of the first key or value PyYAML cannot construct."""
+    for pair in node.value:
+        for part in pair:
+            try:
+                yaml.SafeLoader("").construct_object(part, deep=True)
+            except (ValueError, OverflowError, yaml.YAMLError):
+                return part.start_mark.line, part.start_mark.column
+    return node.start_mark.line, node.start_mark.column

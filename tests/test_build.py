@@ -25,7 +25,7 @@ def test_build_sample_site(tmp_path: Path) -> None:
     out = tmp_path / "site"
     result = run_digest("build", "--out", str(out))
     assert result.returncode == 0, result.stderr
-    assert "built 1 issues, 10 links" in result.stdout
+    assert "built 1 issue, 10 links" in result.stdout
     for page in ("index.html", "issues/2022-12/index.html", "archive/index.html"):
         assert (out / page).is_file()
     issue = (out / "issues/2022-12/index.html").read_text()

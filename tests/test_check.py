@@ -1,0 +1,359 @@
+"""`digest check` and the build's output: digest-wide warnings, exit codes, summary, colour.
+
+Each folder under `tests/fixtures/check/` is a content folder; its `expected.txt` is the
+exact output of `digest check --content <case>` run from `tests/fixtures/check/`
+(stderr, then stdout). `UPDATE_GOLDEN=1 pytest tests/test_check.py` rewrites them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pty
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from digest import cli
+from digest.checks import normalise_url
+
+from .conftest import FIXTURES, copy_content, run_digest
+
+CHECK = FIXTURES / "check"
+CASES = sorted(p.name for p in CHECK.iterdir() if (p / "issues").is_dir())
+
+
+def run_check(
+    case: str, *extra: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    """`digest check --content <case>` in this process, from the fixtures folder."""
+    monkeypatch.chdir(CHECK)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    code = cli.main(["check", "--content", case, *extra])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_check_fixture(
+    case: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_check(case, monkeypatch=monkeypatch, capsys=capsys)
+    expected_file = CHECK / case / "expected.txt"
+    if os.environ.get("UPDATE_GOLDEN"):
+        expected_file.write_text(err + out, encoding="utf-8")
+    expected = expected_file.read_text(encoding="utf-8")
+    assert err + out == expected
+    has_errors = ": error: " in expected
+    assert code == (1 if has_errors else 0)
+    # --strict fails on any warning as well; nothing else changes.
+    strict_code, _, strict_err = run_check(case, "--strict", monkeypatch=monkeypatch, capsys=capsys)
+    assert strict_code == (1 if has_errors or ": warning: " in expected else 0)
+    if ": warning: " in expected and not has_errors:
+        assert "(--strict: warnings fail the check)" in strict_err
+
+
+def test_every_warning_kind_has_a_fixture() -> None:
+    expected = "".join((CHECK / c / "expected.txt").read_text(encoding="utf-8") for c in CASES)
+    for message in (
+        "warning: unknown section ",
+        "warning: unknown subtopic ",
+        "did you mean ",
+        "warning: published ",
+        " is after the issue date ",
+        " years before the issue date ",
+        "warning: URL already linked at ",
+        "warning: image ",
+        "error: issue slug ",
+        "error: unknown key 'titel_pattern' in site.yaml",
+    ):
+        assert message in expected, message
+
+
+def test_all_problems_of_all_files_in_one_run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_check("mixed", monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 1
+    headers = re.findall(r"^(\S+?:\d+:\d+): (error|warning):", err, re.MULTILINE)
+    assert headers == [
+        ("mixed/issues/2022-11.md:5:1", "warning"),
+        ("mixed/issues/2022-11.md:8:6", "warning"),
+        ("mixed/issues/2022-11.md:10:12", "warning"),
+        ("mixed/issues/2022-12.md:7:6", "error"),
+    ]
+
+
+def test_json_format(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_check("mixed", "--format", "json", monkeypatch=monkeypatch, capsys=capsys)
+    report = json.loads(out)
+    assert code == 1 and err == ""
+    assert (report["ok"], report["files"], report["errors"], report["warnings"]) == (
+        False,
+        3,
+        1,
+        3,
+    )
+    first = report["diagnostics"][1]
+    assert first == {
+        "path": "mixed/issues/2022-11.md",
+        "line": 8,
+        "col": 6,
+        "severity": "warning",
+        "message": "URL already linked at mixed/issues/2022-10.md:6 as 'https://example.org/shared'",
+        "hint": "link each article once: remove this link or the earlier one "
+        "(merge their commentary if both have some)",
+    }
+    code, out, _ = run_check("clean", "--format", "json", monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 0 and json.loads(out)["ok"] is True and json.loads(out)["diagnostics"] == []
+    code, out, _ = run_check(
+        "published", "--format", "json", "--strict", monkeypatch=monkeypatch, capsys=capsys
+    )
+    assert code == 1 and json.loads(out)["ok"] is False
+
+
+def test_check_verbose_lists_issues(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_check("clean", "-v", monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 0
+    assert re.search(r"^  2022-12 +2022-12-29 +2 links draft  clean/issues/2022-12.md$", out, re.M)
+
+
+def test_missing_content_folder_is_a_usage_error(tmp_path: Path) -> None:
+    for command in ("check", "build", "serve", "new"):
+        result = run_digest(command, "--content", str(tmp_path / "nope"), cwd=tmp_path)
+        assert result.returncode == 2, command
+        assert "no content folder" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("https://example.org/a/b", "http://example.org//a//b/"),
+        ("https://www.example.org/a", "https://example.org/a"),
+        ("https://m.example.org/a", "https://example.org/a"),
+        ("https://mobile.example.org/a", "https://www.example.org/a/"),
+        ("https://blog.example.com/p.html?m=1", "https://blog.example.com/p.html"),
+        ("https://blog.example.com/p.html?m=0", "https://blog.example.com/p.html"),
+        ("https://e.org/a?utm_source=x&utm_campaign=y", "https://e.org/a"),
+        ("https://e.org/a?fbclid=1&gclid=2&msclkid=3", "https://e.org/a"),
+        ("https://e.org/a?b=2&a=1", "https://e.org/a?a=1&b=2"),
+        ("https://e.org/a#section", "https://e.org/a"),
+        ("https://E.ORG:443/a", "http://e.org:80/a"),
+        ("https://e.org/%c2%b5", "https://e.org/%C2%B5"),
+    ],
+)
+def test_same_article_urls(first: str, second: str) -> None:
+    assert normalise_url(first) == normalise_url(second)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("https://e.org/a", "https://e.org/A"),
+        ("https://e.org/a?page=1", "https://e.org/a?page=2"),
+        ("https://e.org/a?m=2", "https://e.org/a"),
+        ("https://e.org/#!/one", "https://e.org/#!/two"),
+        ("https://e.org:8080/a", "https://e.org/a"),
+        ("https://a.e.org/x", "https://b.e.org/x"),
+        ("https://m.co/x", "https://co/x"),
+    ],
+)
+def test_different_article_urls(first: str, second: str) -> None:
+    assert normalise_url(first) != normalise_url(second)
+
+
+# -- build runs the same checks ---------------------------------------------------------
+
+
+def test_build_prints_warnings_and_still_builds(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    result = run_digest("build", "--content", "published", "--out", str(out), cwd=CHECK)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count(": warning: published ") == 6
+    assert "published/issues/2022-12.md:9:12: warning: published 2002-11" in result.stderr
+    assert re.fullmatch(
+        r"built 2 issues, 9 links, \d+ pages in \d+\.\d\ds -> \S+ \(6 warnings\)\n", result.stdout
+    )
+    assert (out / "index.html").is_file()
+
+
+def test_build_stops_on_errors_and_keeps_the_old_site(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    assert run_digest("build", "--content", "clean", "--out", str(out), cwd=CHECK).returncode == 0
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    result = run_digest("build", "--content", "mixed", "--out", str(out), cwd=CHECK)
+    assert result.returncode == 1
+    assert "mixed/issues/2022-12.md:7:6: error:" in result.stderr
+    assert "mixed/issues/2022-11.md:8:6: warning: URL already linked" in result.stderr
+    assert "1 error, 3 warnings" in result.stderr
+    assert f"build failed; {out} was left as it was" in result.stderr
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+
+
+def test_strict_check_fails_on_warnings() -> None:
+    # The build itself never fails on warnings; `digest check --strict` is the gate.
+    result = run_digest("check", "--strict", "--content", "unknown-heading", cwd=CHECK)
+    assert result.returncode == 1
+    assert "checked 1 file: 0 errors, 3 warnings (--strict: warnings fail the check)" in (
+        result.stderr
+    )
+
+
+# -- output: summary, -v, colour, progress ----------------------------------------------
+
+
+def test_summary_is_one_line(tmp_path: Path) -> None:
+    result = run_digest("build", "--out", str(tmp_path / "site"))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert re.fullmatch(
+        r"built 1 issue, 10 links, \d+ pages in \d+\.\d\ds -> \S+\n", result.stdout
+    ), result.stdout
+
+
+def test_verbose_build_gives_detail(tmp_path: Path) -> None:
+    result = run_digest("build", "-v", "--out", str(tmp_path / "site"))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert re.fullmatch(r"  2022-12 +2022-12-29 +10 links  content/issues/2022-12.md", lines[0])
+    assert re.fullmatch(
+        r"output: \d+ pages, \d+ feeds, \d+ search, \d+ assets, \d+ files", lines[1]
+    )
+    assert lines[-1].startswith("built 1 issue, 10 links, ")
+
+
+def _run_on_a_terminal(args: list[str], env: dict[str, str], cwd: Path) -> str:
+    """Run the CLI with stdout and stderr on a pseudo-terminal; return what it printed."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digest", *args],
+        cwd=cwd,
+        stdout=follower,
+        stderr=follower,
+        env=env,
+    )
+    os.close(follower)
+    chunks: list[bytes] = []
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(leader)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    env["TERM"] = "xterm-256color"
+    args = ["check", "--content", "unknown-heading"]
+    on_terminal = _run_on_a_terminal(args, env, CHECK)
+    assert "\x1b[1;33mwarning:\x1b[0m" in on_terminal
+    assert "\x1b[1;36mhint:\x1b[0m" in on_terminal
+    assert "\x1b[" not in _run_on_a_terminal(args, {**env, "NO_COLOR": "1"}, CHECK)
+    piped = subprocess.run(
+        [sys.executable, "-m", "digest", *args], cwd=CHECK, env=env, capture_output=True, text=True
+    )
+    assert "warning:" in piped.stderr and "\x1b[" not in piped.stderr + piped.stdout
+
+
+class FakeTerminal(io.StringIO):
+    """A stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_shows_only_for_slow_work_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "PROGRESS_AFTER", 0.05)
+    slow = FakeTerminal()
+    with cli.Progress("building", slow):
+        time.sleep(0.4)
+    assert "building... 0." in slow.getvalue()
+    assert slow.getvalue().endswith("\r\x1b[K")  # the line is cleared afterwards
+
+    fast = FakeTerminal()
+    with cli.Progress("building", fast):
+        pass
+    assert fast.getvalue() == ""
+
+    piped = io.StringIO()
+    with cli.Progress("building", piped):
+        time.sleep(0.3)
+    assert piped.getvalue() == ""
+
+
+@pytest.mark.parametrize("command", ["build", "check", "dump", "import", "new", "serve"])
+def test_every_help_has_examples(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main([command, "--help"])
+    assert info.value.code == 0
+    help_text = capsys.readouterr().out
+    assert "examples:" in help_text and f"digest {command}" in help_text
+
+
+def test_sample_content_has_no_problems(tmp_path: Path) -> None:
+    content = copy_content(tmp_path / "content")
+    result = run_digest("check", "--strict", "--content", str(content), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "checked 1 file (1 issue, 10 links): no problems\n"
+
+
+def test_a_missing_image_in_the_sample_is_caught(tmp_path: Path) -> None:
+    content = copy_content(tmp_path / "content")
+    shutil.rmtree(content / "images", ignore_errors=True)
+    issue = content / "issues" / "2022-12.md"
+    text = issue.read_text(encoding="utf-8")
+    issue.write_text(text.replace("## Research\n", "## Research\n![fig](./images/fig.png)\n", 1))
+    result = run_digest("check", "--content", "content", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stderr.startswith(
+        "content/issues/2022-12.md:7:8: warning: image './images/fig.png' not found: "
+        "there is no content/images/fig.png\n"
+    )
+
+
+# -- the editor's guide quotes every message ------------------------------------------------
+
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "editors-guide.md"
+_HEADER_LINE = re.compile(r"^\S.*?:\d+:\d+: (?:error|warning): (.*)$", re.MULTILINE)
+
+
+def message_shape(text: str) -> str:
+    """A message with its particulars (quoted values, dates, paths, numbers) blanked out."""
+    text = re.sub(r"'[^']*'", "'…'", text)
+    text = re.sub(r"\S+/\S+:\d+", "…", text)  # file:line of another link
+    text = re.sub(r"\S*/\S+", "…", text)  # another file
+    text = re.sub(r"\d{4}-\d{2}(?:-\d{2})?", "…", text)
+    text = re.sub(r"\(byte 0x[0-9a-f]{2}\)", "(byte 0x…)", text)
+    text = re.sub(r"\b(?:on line )\d+", "on line N", text)
+    # What follows a colon is YAML's or the OS's own wording, not ours.
+    return re.split(r"(?<!`key): (?=[a-z])", text, maxsplit=1)[0].strip()
+
+
+def all_fixture_messages() -> set[str]:
+    """Every error and warning message the fixtures expect."""
+    texts = [p.read_text(encoding="utf-8") for p in (FIXTURES / "errors").glob("*.err")]
+    texts += [(CHECK / c / "expected.txt").read_text(encoding="utf-8") for c in CASES]
+    return {m for text in texts for m in _HEADER_LINE.findall(text)}
+
+
+def test_the_guide_quotes_every_message() -> None:
+    guide = GUIDE.read_text(encoding="utf-8")
+    guide = guide.replace("<file>:<line>", "…").replace("<file>", "…")
+    shaped_guide = re.sub(r"'[^'\n`|]*'", "'…'", guide)
+    shapes = {message_shape(m) for m in all_fixture_messages()}
+    missing = sorted(s for s in shapes if s not in shaped_guide)
+    assert missing == [], "add these messages to docs/editors-guide.md"
