@@ -147,7 +147,13 @@ def cmd_build(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         with Progress("building"):
-            result = build(args.content, args.out, drafts=args.drafts, base_url=args.base_url)
+            result = build(
+                args.content,
+                args.out,
+                drafts=args.drafts,
+                base_url=args.base_url,
+                use_cache=not args.no_cache,
+            )
     except ContentErrors as exc:
         print_diagnostics(exc.diagnostics)
         print(f"build failed; {args.out} was left as it was", file=sys.stderr)
@@ -156,40 +162,21 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print_diagnostics(result.warnings, summary=False)
-    kinds = output_kinds(args.out)
-    issues = result.digest.issues
-    links = sum(len(i.all_links()) for i in issues)
+    kinds = result.kinds
     line = (
-        f"built {plural(len(issues), 'issue')}, {plural(links, 'link')}, "
+        f"built {plural(result.issues, 'issue')}, {plural(result.links, 'link')}, "
         f"{plural(kinds.get('pages', 0), 'page')} in {result.seconds:.2f}s -> {args.out}"
     )
+    if result.unchanged:
+        line += " (nothing changed)"
     if result.warnings:
         line += f" ({plural(len(result.warnings), 'warning')})"
     if args.verbose:
-        print_issue_table(issues)
+        if result.digest is not None:
+            print_issue_table(result.digest.issues)
         print("output: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()))
     print(line)
     return EXIT_OK
-
-
-def output_kinds(out: Path) -> dict[str, int]:
-    """How many files of each kind a built site holds: pages, feeds, search, assets."""
-    counts = dict.fromkeys(("pages", "feeds", "search", "assets", "files"), 0)
-    for folder, _, names in os.walk(out):
-        rel = Path(folder).relative_to(out).as_posix()
-        for name in names:
-            if name.startswith("."):
-                continue
-            counts["files"] += 1
-            if name.endswith(".html"):
-                counts["pages"] += 1
-            elif name in ("feed.xml", "atom.xml", "feed.json", "links.xml", "feeds.opml"):
-                counts["feeds"] += 1
-            elif rel.split("/", 1)[0] == "search" or name.startswith("search"):
-                counts["search"] += 1
-            else:
-                counts["assets"] += 1
-    return counts
 
 
 def print_issue_table(issues: Sequence[Issue]) -> None:

@@ -199,6 +199,22 @@ def parse_config(path: str, text: str) -> SiteConfig:
             )
         elif not url.endswith("/"):
             values["base_url"] = url + "/"
+    for key in ("title", "language"):
+        if key in values and not values[key].strip():
+            bad(
+                key,
+                f"'{key}' must not be empty",
+                f"e.g. {key}: " + ("ML 읽을거리" if key == "title" else "ko"),
+            )
+    if "title_pattern" in values:
+        try:
+            values["title_pattern"].format(year=2022, month=12, day=29)
+        except (KeyError, IndexError, ValueError) as exc:
+            bad(
+                "title_pattern",
+                f"'title_pattern' cannot be filled in: {exc}",
+                'use only {year}, {month} and {day}, e.g. "{year}년 {month}월"',
+            )
     for key in ("per_page", "recent_issues"):
         if key in values and values[key] < 1:
             bad(key, f"'{key}' must be at least 1", f"e.g. {key}: 50")

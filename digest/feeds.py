@@ -228,7 +228,9 @@ class FeedWriter:
         # atom:link, so self goes first.
         fg.link(href=self.abs_url(path), rel="self", type="application/rss+xml")
         fg.link(href=self.abs_url(html_path), rel="alternate", type="text/html")
-        fg.description(xml_text(description))
+        # Plain text by the spec, but many readers render it as HTML: escape it, so a
+        # tag named `<a href=...>` stays text everywhere.
+        fg.description(xml_text(html.escape(description, quote=False)))
         fg.language(self.config.language)
         fg.lastBuildDate(updated)
         fg.generator(GENERATOR, version=__version__)

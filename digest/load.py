@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from digest.cache import Store, fingerprint
 from digest.checks import check_issues
 from digest.config import SiteConfig, find_config, load_config
 from digest.errors import ContentErrors, Diagnostic, sort_key
@@ -75,8 +77,53 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+def _parse_one(job: tuple[str, bytes, SiteConfig]) -> ParsedIssue | list[Diagnostic]:
+    shown, data, config = job
+    try:
+        return read_issue(shown, data, config)
+    except ContentErrors as exc:
+        return list(exc.diagnostics)
+
+
+PARALLEL_FROM = 48
+"""Files to parse before a process pool pays for its start-up."""
+
+
+def parse_all(
+    todo: list[tuple[str, bytes]], config: SiteConfig, cache: Store | None = None
+) -> list[ParsedIssue | list[Diagnostic]]:
+    """Parse (path, bytes) pairs, in order: cached results first, the rest on every core.
+
+    Reading a file is a pure function of its path, bytes and the taxonomy, so results
+    are cached by a hash of those; files with errors are parsed again each time, so
+    their messages always show.
+    """
+    keys = [fingerprint(shown, hashlib.sha256(data).hexdigest()) for shown, data in todo]
+    results: list[ParsedIssue | list[Diagnostic] | None] = [
+        cache.get(key) if cache is not None else None for key in keys
+    ]
+    missing = [i for i, r in enumerate(results) if r is None]
+    jobs = [(todo[i][0], todo[i][1], config) for i in missing]
+    workers = min(os.cpu_count() or 1, 8)
+    if len(jobs) >= PARALLEL_FROM and workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # fork: workers start in milliseconds and need nothing re-imported.
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            fresh = list(pool.map(_parse_one, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+    else:
+        fresh = [_parse_one(job) for job in jobs]
+    for i, result in zip(missing, fresh, strict=True):
+        results[i] = result
+        if cache is not None and isinstance(result, ParsedIssue):
+            cache.put(keys[i], result)
+    return [r for r in results if r is not None]
+
+
 def read_issue_files(
-    paths: list[Path], config: SiteConfig, root: Path | None = None
+    paths: list[Path], config: SiteConfig, root: Path | None = None, cache: Store | None = None
 ) -> tuple[list[ParsedIssue], list[Diagnostic]]:
     """Parse every file; return what parsed and every diagnostic of what did not.
 
@@ -84,6 +131,7 @@ def read_issue_files(
     """
     parsed: list[ParsedIssue] = []
     problems: list[Diagnostic] = []
+    todo: list[tuple[str, bytes]] = []
     for path in paths:
         shown = display_path(path)
         problem = link_problem(path, root) if root is not None else None
@@ -109,10 +157,13 @@ def read_issue_files(
                 Diagnostic(shown, 1, 1, f"cannot read file: {exc.strerror}", "check the file")
             )
             continue
-        try:
-            parsed.append(read_issue(shown, data, config))
-        except ContentErrors as exc:
-            problems.extend(exc.diagnostics)
+        todo.append((shown, data))
+    results = parse_all(todo, config, cache)
+    for result in results:
+        if isinstance(result, ParsedIssue):
+            parsed.append(result)
+        else:
+            problems.extend(result)
     return parsed, problems
 
 
@@ -144,9 +195,13 @@ def assemble(parsed: list[ParsedIssue], drafts: bool) -> Digest:
     return Digest(tuple(issues))
 
 
-def load_digest(content_dir: Path, config: SiteConfig, drafts: bool = False) -> Loaded:
+def load_digest(
+    content_dir: Path, config: SiteConfig, drafts: bool = False, cache: Store | None = None
+) -> Loaded:
     """Read every issue under `content_dir`; raise ContentErrors with all problems."""
-    parsed, problems = read_issue_files(issue_files(content_dir), config, root=content_dir)
+    parsed, problems = read_issue_files(
+        issue_files(content_dir), config, root=content_dir, cache=cache
+    )
     problems += check_digest(parsed)
     warnings = [w for p in parsed for w in p.warnings] + check_issues(parsed, content_dir)
     if any(d.severity == "error" for d in problems):

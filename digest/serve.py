@@ -429,8 +429,7 @@ class DevServer:
             errors = [_describe(exc)]
         else:
             self.report(result.warnings)
-            issues = len(result.digest.issues)
-            links = sum(len(i.all_links()) for i in result.digest.issues)
+            issues, links = result.issues, result.links
             print(
                 f"built {_plural(issues, 'issue')}, {_plural(links, 'link')} "
                 f"in {time.perf_counter() - start:.2f}s",

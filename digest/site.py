@@ -7,13 +7,16 @@ import ctypes.util
 import os
 import shutil
 import time
-from dataclasses import dataclass, replace
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from digest.assets import static_files
+from digest.assets import asset_dir, static_files
+from digest.cache import Store, cache_dir_for, fingerprint, tree_stats
 from digest.config import SiteConfig, load_config
-from digest.errors import Diagnostic
-from digest.load import load_digest
+from digest.errors import ContentErrors, Diagnostic
+from digest.load import display_path, link_problem, load_digest
 from digest.model import Digest
 
 SITE_MARKER = ".digest-site"
@@ -28,10 +31,17 @@ class OutputError(Exception):
 class BuildResult:
     """What a build did, for the summary line."""
 
-    digest: Digest
+    digest: Digest | None
+    """The digest built; None when nothing changed and nothing was loaded."""
     warnings: tuple[Diagnostic, ...]
     files: int
     seconds: float
+    issues: int = 0
+    links: int = 0
+    kinds: dict[str, int] = field(default_factory=dict)
+    """Output files by kind: pages, feeds, search, assets, files."""
+    unchanged: bool = False
+    """True when the inputs matched the last build's and the site was left as it was."""
 
 
 def merge_outputs(*parts: dict[str, bytes]) -> dict[str, bytes]:
@@ -46,15 +56,46 @@ def merge_outputs(*parts: dict[str, bytes]) -> dict[str, bytes]:
 
 
 def content_files(content_dir: Path, folder: str) -> dict[str, bytes]:
-    """Files under `content/<folder>/` (images), keyed by their site path."""
+    """Files under `content/<folder>/` (images), keyed by their site path in NFC.
+
+    Hidden files and folders are left out. Symlinks must resolve to files inside the
+    content folder; anything else is a content error, never a silent copy of a file
+    from elsewhere on the machine.
+    """
     root = content_dir / folder
     if not root.is_dir():
         return {}
-    return {
-        f"{folder}/{p.relative_to(root).as_posix()}": p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and not p.name.startswith(".")
-    }
+    out: dict[str, bytes] = {}
+    problems: list[Diagnostic] = []
+    for p in sorted(root.rglob("*")):  # rglob does not descend into symlinked folders
+        rel = p.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        problem = link_problem(p, content_dir)
+        if problem is None and p.is_file():
+            # NFC, as Markdown text is: a macOS (NFD) file name must match its references.
+            key = f"{folder}/{unicodedata.normalize('NFC', rel.as_posix())}"
+            try:
+                data = p.read_bytes()
+            except OSError as exc:
+                problem = f"cannot read file: {exc.strerror}"
+            else:
+                if key in out:
+                    problem = "another file has the same name (in another Unicode form)"
+                out[key] = data
+        if problem:
+            problems.append(
+                Diagnostic(
+                    display_path(p),
+                    1,
+                    1,
+                    problem,
+                    hint=f"only real files inside the content folder are copied to {folder}/",
+                )
+            )
+    if problems:
+        raise ContentErrors(problems)
+    return out
 
 
 def render_outputs(config: SiteConfig, digest: Digest, content_dir: Path) -> dict[str, bytes]:
@@ -90,18 +131,103 @@ def build(
     out_dir: Path,
     drafts: bool = False,
     base_url: str | None = None,
+    use_cache: bool = True,
 ) -> BuildResult:
     """Build the site from `content_dir` into `out_dir`; ContentErrors leave it untouched."""
     start = time.perf_counter()
+    clean_leftovers(out_dir)
+    cache_dir = cache_dir_for(content_dir) if use_cache else None
+    state = Store(cache_dir, "build-state")
+    inputs = fingerprint(
+        tree_stats(content_dir, *_site_templates(content_dir), asset_dir("templates")),
+        tree_stats(asset_dir("static")),
+        drafts,
+        base_url,
+        str(out_dir.absolute()),
+    )
+    last = state.get("last")
+    if last is not None and last["inputs"] == inputs and _marker(out_dir) == last["marker"]:
+        # Nothing that the site is made from changed since the last build, which is
+        # still in place: the editor's no-op rebuild costs a few stat calls.
+        state.save(prune=False)
+        return BuildResult(
+            None,
+            last["warnings"],
+            last["files"],
+            time.perf_counter() - start,
+            last["issues"],
+            last["links"],
+            last["kinds"],
+            unchanged=True,
+        )
     config = load_config(
         content_dir / "site.yaml" if (content_dir / "site.yaml").is_file() else None
     )
     if base_url:
         config = replace(config, base_url=base_url if base_url.endswith("/") else base_url + "/")
-    loaded = load_digest(content_dir, config, drafts=drafts)
+    parsed = Store(cache_dir, "parsed", salt=fingerprint(config.taxonomy, config.title_pattern))
+    loaded = load_digest(content_dir, config, drafts=drafts, cache=parsed)
     outputs = render_outputs(config, loaded.digest, content_dir)
     write_outputs(outputs, out_dir)
-    return BuildResult(loaded.digest, loaded.warnings, len(outputs), time.perf_counter() - start)
+    marker = _marker(out_dir)
+    parsed.save()
+    issues = len(loaded.digest.issues)
+    links = sum(len(i.all_links()) for i in loaded.digest.issues)
+    state.replace(
+        {
+            "last": {
+                "inputs": inputs,
+                "marker": marker,
+                "warnings": loaded.warnings,
+                "files": len(outputs),
+                "issues": issues,
+                "links": links,
+                "kinds": count_kinds(outputs),
+            }
+        }
+    )
+    state.save()
+    return BuildResult(
+        loaded.digest,
+        loaded.warnings,
+        len(outputs),
+        time.perf_counter() - start,
+        issues,
+        links,
+        count_kinds(outputs),
+    )
+
+
+FEED_NAMES = ("feed.xml", "atom.xml", "feed.json", "links.xml", "feeds.opml")
+
+
+def count_kinds(paths: Iterable[str]) -> dict[str, int]:
+    """How many outputs of each kind a site has: pages, feeds, search, assets, files."""
+    counts = dict.fromkeys(("pages", "feeds", "search", "assets", "files"), 0)
+    for path in paths:
+        counts["files"] += 1
+        name = path.rsplit("/", 1)[-1]
+        if name.endswith(".html"):
+            counts["pages"] += 1
+        elif name in FEED_NAMES:
+            counts["feeds"] += 1
+        elif path.startswith("search/"):
+            counts["search"] += 1
+        else:
+            counts["assets"] += 1
+    return counts
+
+
+def _marker(out_dir: Path) -> tuple[int, int, int] | None:
+    """Identity of an output folder's marker file (written anew by every build), if any.
+
+    Kept in the cache rather than in the file, so the site's bytes stay deterministic.
+    """
+    try:
+        st = (out_dir / SITE_MARKER).stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_mtime_ns)
 
 
 # -- writing -----------------------------------------------------------------------------
@@ -127,8 +253,10 @@ def _exchange(a: Path, b: Path) -> bool:
     return bool(result == 0)
 
 
-def _scratch_dirs(out_dir: Path) -> list[Path]:
-    return sorted(out_dir.parent.glob(f".{out_dir.name}.tmp-*"))
+def clean_leftovers(out_dir: Path) -> None:
+    """Remove scratch folders that a killed build left beside the output."""
+    for leftover in sorted(out_dir.absolute().parent.glob(f".{out_dir.name}.tmp-*")):
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def write_outputs(outputs: dict[str, bytes], out_dir: Path) -> None:
@@ -146,8 +274,7 @@ def write_outputs(outputs: dict[str, bytes], out_dir: Path) -> None:
             f"(no {SITE_MARKER} file); choose another --out"
         )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in _scratch_dirs(out_dir):  # from a build that was killed
-        shutil.rmtree(leftover, ignore_errors=True)
+    clean_leftovers(out_dir)
     tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
     tmp.mkdir()
     try:

@@ -1,0 +1,170 @@
+"""The build cache in `.digest-cache/`: parsed issues by content hash, page keys by path.
+
+Everything here is an optimisation: a missing, stale or corrupt cache only makes a
+build slower, never different (tests compare cached builds with cold ones byte for byte).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import pickle
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from digest import __version__
+
+CACHE_DIR_NAME = ".digest-cache"
+_FORMAT = 1
+_MAGIC = b"DGC1"
+
+
+def _secret() -> bytes | None:
+    """This user's key for signing cache files; None when it cannot be kept.
+
+    Cache files hold pickles, and unpickling runs code: a `.digest-cache/` planted in
+    a contributed pull request must never be loaded. Files are signed with a key kept
+    outside the project (in the user's cache folder), so only files this user's
+    builds wrote are trusted.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = Path(base) / "digest" / "cache-key"
+    try:
+        return path.read_bytes()
+    except OSError:
+        pass
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_bytes(32))
+        return path.read_bytes()
+    except FileExistsError:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _sign(key: bytes, payload: bytes) -> bytes:
+    return hmac.new(key, payload, hashlib.sha256).digest()
+
+
+def cache_dir_for(content_dir: Path) -> Path:
+    """The cache folder: beside the content folder, as DESIGN.md says."""
+    return content_dir.absolute().parent / CACHE_DIR_NAME
+
+
+def fingerprint(*parts: object) -> str:
+    """A short stable hash of reprs of `parts` (strings, numbers, tuples of those)."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(repr(part).encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()[:32]
+
+
+def tree_stats(*roots: Path) -> list[tuple[str, int, int]]:
+    """(path, size, mtime_ns) of every file under `roots`: cheap change detection."""
+    out: list[tuple[str, int, int]] = []
+    stack = [str(r) for r in roots]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                else:
+                    st = entry.stat()
+                    out.append((entry.path, st.st_size, st.st_mtime_ns))
+            except OSError:
+                out.append((entry.path, -1, -1))
+    out.sort()
+    return out
+
+
+def code_identity() -> str:
+    """The tool's own code, by file stats: an edited checkout never reuses stale results."""
+    return fingerprint(__version__, tree_stats(Path(__file__).resolve().parent))
+
+
+class Store:
+    """One pickled dict on disk, loaded lazily and saved atomically.
+
+    The tool version and a caller-given salt are part of the file's identity, so an
+    upgrade or a config change starts from an empty store instead of reading stale data.
+    """
+
+    def __init__(self, folder: Path | None, name: str, salt: str = "") -> None:
+        self.key = _secret() if folder is not None else None
+        self.path = folder / f"{name}.pickle" if folder is not None and self.key else None
+        self.identity = (_FORMAT, code_identity(), salt)
+        self._data: dict[Any, Any] | None = None
+        self._used: set[Any] = set()
+        self.dirty = False
+
+    @property
+    def data(self) -> dict[Any, Any]:
+        """The stored dict (empty if absent, unreadable or from another version)."""
+        if self._data is None:
+            self._data = {}
+            if self.path is not None and self.key is not None:
+                try:
+                    blob = self.path.read_bytes()
+                    signature, payload = blob[4:36], blob[36:]
+                    # Verify before unpickling: an unsigned or foreign file is a miss.
+                    if blob[:4] == _MAGIC and hmac.compare_digest(
+                        signature, _sign(self.key, payload)
+                    ):
+                        identity, data = pickle.loads(payload)
+                        if identity == self.identity and isinstance(data, dict):
+                            self._data = data
+                except Exception:  # noqa: BLE001 - any unreadable cache is just a miss
+                    self._data = {}
+        return self._data
+
+    def get(self, key: Any) -> Any:
+        """The value for `key`, or None; marks the key as used this run."""
+        value = self.data.get(key)
+        if value is not None:
+            self._used.add(key)
+        return value
+
+    def put(self, key: Any, value: Any) -> None:
+        """Store `value` under `key` (kept by the next save)."""
+        self.data[key] = value
+        self._used.add(key)
+        self.dirty = True
+
+    def replace(self, data: dict[Any, Any]) -> None:
+        """Replace the whole dict (for stores that are rewritten on every build)."""
+        self._data = dict(data)
+        self._used = set(data)
+        self.dirty = True
+
+    def save(self, prune: bool = True) -> None:
+        """Write the store atomically; with `prune`, drop entries not used this run."""
+        if self.path is None or self.key is None or self._data is None:
+            return
+        if prune and set(self._data) != self._used:
+            self._data = {k: v for k, v in self._data.items() if k in self._used}
+            self.dirty = True
+        if not self.dirty:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        try:
+            payload = pickle.dumps((self.identity, self._data), protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(fd, "wb") as f:
+                f.write(_MAGIC + _sign(self.key, payload) + payload)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self.dirty = False
