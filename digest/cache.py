@@ -125,7 +125,7 @@ class Store:
                         identity, data = pickle.loads(payload)
                         if identity == self.identity and isinstance(data, dict):
                             self._data = data
-                except Exception:  # noqa: BLE001 - any unreadable cache is just a miss
+                except Exception:  # any unreadable cache is just a miss
                     self._data = {}
         return self._data
 
