@@ -1,0 +1,141 @@
+"""A cached build gives byte-identical output to a cold one, whatever changed in between."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from digest.site import SITE_MARKER, build
+
+from .conftest import ROOT
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    """Every output file by relative path (the marker aside)."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != SITE_MARKER
+    }
+
+
+def make_site(root: Path) -> Path:
+    """A content folder with a few issues of both formats, and a templates override slot."""
+    content = root / "content"
+    shutil.copytree(ROOT / "content", content)
+    seed = ROOT.parent / "shared" / "seed" / "digest-2022-12.md"
+    (content / "issues" / "2022-11.md").write_bytes(seed.read_bytes())
+    (content / "issues" / "2023-01.md").write_text(
+        "---\ndate: 2023-01-31\nsummary: 새해\n---\n## Research\n### NLP\n\n---\n"
+        "url: https://example.org/a\ntitle: A New Year Paper\ntags: [llm, 새해]\n---\n"
+        "새해 첫 코멘트\n",
+        encoding="utf-8",
+    )
+    return content
+
+
+def edit_issue(content: Path) -> None:
+    p = content / "issues" / "2023-01.md"
+    p.write_text(p.read_text(encoding="utf-8").replace("첫 코멘트", "첫 번째 코멘트"), "utf-8")
+
+
+def add_issue(content: Path) -> None:
+    (content / "issues" / "2023-02.md").write_text(
+        "---\ndate: 2023-02-28\n---\n## Business Cases\n### MLOps\n\n---\n"
+        "url: https://example.org/b\ntitle: Serving at Scale\nsource: 네이버\n---\n",
+        encoding="utf-8",
+    )
+
+
+def rename_issue(content: Path) -> None:
+    (content / "issues" / "2023-01.md").rename(content / "issues" / "2023-01-new.md")
+
+
+def delete_issue(content: Path) -> None:
+    (content / "issues" / "2022-11.md").unlink()
+
+
+def change_config(content: Path) -> None:
+    p = content / "site.yaml"
+    p.write_text(p.read_text(encoding="utf-8").replace("per_page: 50", "per_page: 2"), "utf-8")
+
+
+def change_template(content: Path) -> None:
+    override = content.parent / "templates"
+    override.mkdir(exist_ok=True)
+    base = (ROOT / "templates" / "404.html").read_text(encoding="utf-8")
+    (override / "404.html").write_text(base.replace("</h1>", " (custom)</h1>"), "utf-8")
+
+
+def touch_only(content: Path) -> None:
+    p = content / "issues" / "2023-01.md"
+    st = p.stat()
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+
+
+CHANGES: dict[str, Callable[[Path], None]] = {
+    "edit": edit_issue,
+    "add": add_issue,
+    "rename": rename_issue,
+    "delete": delete_issue,
+    "config": change_config,
+    "template": change_template,
+    "touch": touch_only,
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_cached_build_equals_cold_build(tmp_path: Path, change: str) -> None:
+    content = make_site(tmp_path / "warm")
+    out = tmp_path / "warm" / "_site"
+    build(content, out)  # fills the cache
+    build(content, out)  # nothing changed: the fast path
+    CHANGES[change](content)
+    warm = build(content, out)
+    assert not warm.unchanged
+    # The same change applied to a fresh copy, built from scratch without any cache.
+    cold_content = make_site(tmp_path / "cold")
+    CHANGES[change](cold_content)
+    cold_out = tmp_path / "cold" / "_site"
+    build(cold_content, cold_out, use_cache=False)
+    assert files(out) == files(cold_out)
+    assert not (tmp_path / "cold" / ".digest-cache").exists()
+
+
+def test_nothing_changed_is_reported_and_keeps_the_site(tmp_path: Path) -> None:
+    content = make_site(tmp_path)
+    out = tmp_path / "_site"
+    first = build(content, out)
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    again = build(content, out)
+    assert again.unchanged and not first.unchanged
+    assert (again.issues, again.links, again.files) == (first.issues, first.links, first.files)
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_a_deleted_output_is_rebuilt(tmp_path: Path) -> None:
+    content = make_site(tmp_path)
+    out = tmp_path / "_site"
+    build(content, out)
+    expected = files(out)
+    shutil.rmtree(out)
+    assert not build(content, out).unchanged
+    assert files(out) == expected
+
+
+def test_corrupt_cache_is_a_miss_not_an_error(tmp_path: Path) -> None:
+    content = make_site(tmp_path)
+    out = tmp_path / "_site"
+    build(content, out)
+    expected = files(out)
+    for path in (tmp_path / ".digest-cache").iterdir():
+        path.write_bytes(b"garbage")
+    edit_issue(content)
+    build(content, out)
+    cold = tmp_path / "cold"
+    build(content, cold, use_cache=False)
+    assert files(out) == files(cold) != expected
