@@ -39,6 +39,7 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 # markdown-it writes every attribute double-quoted with `"` escaped, so this finds
 # each href/src value exactly.
+_ROOTED_URL = re.compile(r'(\s(?:href|src)=")/(?!/)')
 _URL_ATTR = re.compile(r'(\s(?:href|src)=")([^"]*)(")')
 
 
@@ -84,13 +85,19 @@ class FeedWriter:
     """Renders every feed of one site, sharing rendered HTML between them."""
 
     def __init__(
-        self, config: SiteConfig, digest: Digest, groups: dict[str, list[Group]] | None = None
+        self,
+        config: SiteConfig,
+        digest: Digest,
+        groups: dict[str, list[Group]] | None = None,
+        renderer: Renderer | None = None,
     ) -> None:
         self.config = config
         self.digest = digest
         self.labels = i18n.labels(config.language)
-        # The page renderer owns the URL-quoting and grouping rules; feeds reuse them.
-        self.renderer = Renderer(config, digest)
+        # The page renderer owns the URL-quoting and grouping rules, and its rendered
+        # Markdown: feeds reuse them rather than rendering every text again.
+        self.renderer = renderer or Renderer(config, digest)
+        self._origin = config.base_url[: len(config.base_url) - len(config.base_path)]
         self._groups = groups
         self._commentary: dict[tuple[str, str], str] = {}
         self._issue_html: dict[str, str] = {}
@@ -114,8 +121,11 @@ class FeedWriter:
         """Markdown -> HTML with every URL absolute, as it reads on `issue`'s page."""
         if not text:
             return ""
-        rendered = markup.render_block(text, self.config.base_url)
-        return absolute_urls(rendered, self.issue_url(issue))
+        return absolute_urls(self.site_rooted(self.renderer.html(text)), self.issue_url(issue))
+
+    def site_rooted(self, html_text: str) -> str:
+        """Page HTML (URLs rooted at `/base/`) with those URLs made absolute."""
+        return _ROOTED_URL.sub(lambda m: m.group(1) + self._origin + "/", html_text)
 
     def commentary_html(self, issue: Issue, link: Link) -> str:
         """A link's commentary as HTML; memoised, since many feeds carry the same link."""
@@ -141,7 +151,7 @@ class FeedWriter:
 
     def link_card(self, issue: Issue, link: Link, level: int) -> str:
         """One link inside an issue's HTML: linked title, source, month, tags, commentary."""
-        title = markup.render_inline(link.title_md, self.config.base_url)
+        title = self.site_rooted(self.renderer.html(link.title_md, inline=True))
         meta: list[str] = []
         if link.source:
             href = self.abs_url(f"sources/{slugify(link.source)}/")
@@ -400,11 +410,14 @@ class FeedWriter:
 
 
 def render_feeds(
-    config: SiteConfig, digest: Digest, groups: dict[str, list[Group]] | None = None
+    config: SiteConfig,
+    digest: Digest,
+    groups: dict[str, list[Group]] | None = None,
+    renderer: Renderer | None = None,
 ) -> dict[str, bytes]:
     """Every feed of the site (RSS, Atom, JSON Feed, link feeds, OPML), keyed by site path.
 
     `groups` is the page renderer's `collect_groups` result, when the caller has it, so a
     large digest is not grouped twice.
     """
-    return FeedWriter(config, digest, groups).render()
+    return FeedWriter(config, digest, groups, renderer).render()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -16,6 +17,7 @@ from markupsafe import Markup, escape
 
 from digest import i18n, markup
 from digest.assets import asset_dir
+from digest.cache import Store
 from digest.config import SiteConfig
 from digest.model import Digest, Issue, Link, Section, Subtopic
 from digest.slug import slugify
@@ -122,6 +124,14 @@ def page_path(base: str, number: int) -> str:
     return base if number == 1 else f"{base}page/{number}/"
 
 
+def _render_markdown(job: tuple[list[tuple[bool, str]], str]) -> list[str]:
+    texts, base = job
+    return [
+        markup.render_inline(text, base) if inline else markup.render_block(text, base)
+        for inline, text in texts
+    ]
+
+
 class Renderer:
     """Renders every page of a site from a Digest, through the Jinja templates."""
 
@@ -157,14 +167,22 @@ class Renderer:
             foreign_lang=self.foreign_lang,
         )
         self._md_cache: dict[tuple[str, str], Markup] = {}
-        self._card_cache: dict[tuple[int, str, bool, str], Markup] = {}
+        self._html: dict[tuple[bool, str], str] = {}
+        """Rendered Markdown by (inline?, text): filled by `prerender`, else on demand."""
+        self.base_path = config.base_path
+        self._urls: dict[str, str] = {}
+        self._texts: dict[str, str] = {}
+        self._card_cache: dict[tuple[int, str, bool, bool], Markup] = {}
         self.language = config.language
 
     # -- helpers available to templates ------------------------------------------------
 
     def url(self, path: str = "") -> str:
         """Root-relative URL of a site path, under the base path, percent-encoded."""
-        return self.config.base_path + quote(path, safe="/#?=&")
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = self.base_path + quote(path, safe="/#?=&")
+        return url
 
     def abs_url(self, path: str = "") -> str:
         """Absolute URL of a site path, for canonical links, feeds and sitemaps."""
@@ -179,7 +197,9 @@ class Renderer:
         key = (text, page)
         cached = self._md_cache.get(key)
         if cached is None:
-            html = markup.render_block(text, self.config.base_path)
+            html = self._html.get((False, text))
+            if html is None:
+                html = self._html[False, text] = markup.render_block(text, self.base_path)
             if page:
                 html = html.replace(' href="#', f' href="{page}#')
             cached = self._md_cache[key] = Markup(html)
@@ -187,12 +207,75 @@ class Renderer:
 
     def md_inline(self, text: str) -> Markup:
         """Inline Markdown (titles) -> safe HTML, without links: a title is a link itself."""
-        return Markup(_ANCHOR_TAG.sub("", markup.render_inline(text, self.config.base_path)))
+        html = self._html.get((True, text))
+        if html is None:
+            html = self._html[True, text] = markup.render_inline(text, self.base_path)
+        return Markup(_ANCHOR_TAG.sub("", html))
+
+    def html(self, text: str, inline: bool = False) -> str:
+        """Rendered Markdown (site-rooted URLs), from the prerendered cache when there."""
+        html = self._html.get((inline, text))
+        if html is None:
+            render = markup.render_inline if inline else markup.render_block
+            html = self._html[inline, text] = render(text, self.base_path)
+        return html
+
+    def markdown_texts(self) -> list[tuple[bool, str]]:
+        """Every Markdown text of the digest, as (inline?, text), once each."""
+        texts: dict[tuple[bool, str], None] = {}
+        for issue in self.digest.issues:
+            texts[False, issue.intro] = None
+            for section in issue.sections:
+                texts[False, section.note] = None
+                for sub in section.subtopics:
+                    texts[False, sub.note] = None
+            for _, _, link in issue.all_links():
+                texts[False, link.commentary] = None
+                texts[True, link.title_md] = None
+        texts.pop((False, ""), None)
+        return list(texts)
+
+    def prerender(self, cache: Store | None = None) -> None:
+        """Render all Markdown up front: from the cache, the rest on every core.
+
+        Markdown is most of a large build's work and each text is independent, so
+        it is the part worth spreading over processes and keeping between builds.
+        """
+        todo = []
+        for key in self.markdown_texts():
+            if key in self._html:
+                continue
+            html = cache.get(key) if cache is not None else None
+            if html is None:
+                todo.append(key)
+            else:
+                self._html[key] = html
+        workers = min(os.cpu_count() or 1, 8)
+        if len(todo) >= 2000 and workers > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            size = -(-len(todo) // (workers * 4))
+            chunks = [(todo[i : i + size], self.base_path) for i in range(0, len(todo), size)]
+            with ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("fork")
+            ) as pool:
+                rendered = [html for part in pool.map(_render_markdown, chunks) for html in part]
+        else:
+            rendered = _render_markdown((todo, self.base_path))
+        for key, html in zip(todo, rendered, strict=True):
+            self._html[key] = html
+            if cache is not None:
+                cache.put(key, html)
 
     def text(self, value: str) -> str:
         """Escaped text, wrapped in a `lang` span when not in the page's language."""
-        lang = self.foreign_lang(value)
-        return f'<span lang="{lang}">{escape(value)}</span>' if lang else str(escape(value))
+        html = self._texts.get(value)
+        if html is None:
+            lang = self.foreign_lang(value)
+            html = f'<span lang="{lang}">{escape(value)}</span>' if lang else str(escape(value))
+            self._texts[value] = html
+        return html
 
     def group_link(self, kind: str, name: str, prefix: str = "", css: str = "") -> str:
         """A tag or source: a link to its page, or plain text when its name has no slug."""
@@ -209,7 +292,6 @@ class Renderer:
         heading: str = "h3",
         on_issue_page: bool = True,
         entry: Entry | None = None,
-        group_kind: str = "",
     ) -> Markup:
         """One link card, as HTML; memoised, since a link shows on several pages.
 
@@ -218,8 +300,7 @@ class Renderer:
         (groups only) adds the issue and topic it came from. Written in Python rather
         than as a Jinja macro: at 30,000 links the macro was most of the build time.
         """
-        shown_kind = group_kind if group_kind in ("sections", "topics") else "other"
-        key = (id(link), heading, on_issue_page, shown_kind if entry else "")
+        key = (id(link), heading, on_issue_page, bool(entry))
         cached = self._card_cache.get(key)
         if cached is not None:
             return cached
@@ -249,9 +330,9 @@ class Renderer:
             if entry:
                 where = f'{escape(self.labels["from_issue"])} <a href="{issue_url}#{link.id}">'
                 where += f"{self.text(issue.title)}</a>"
-                if group_kind != "sections":
-                    where += f" › {self.text(entry.section.name)}"
-                if entry.subtopic and group_kind != "topics":
+                # The same on every group page, so one rendering serves them all.
+                where += f" › {self.text(entry.section.name)}"
+                if entry.subtopic:
                     where += f" › {self.text(entry.subtopic.name)}"
                 meta.append(f'<span class="from-issue">{where}</span>')
             out.append(f'  <p class="link-meta">{"".join(meta)}</p>\n')
@@ -362,9 +443,7 @@ class Renderer:
                 path,
                 group=group,
                 items=chunk,
-                cards=Markup(
-                    "\n".join(self.card(e.link, e.issue, "h2", False, e, group.kind) for e in chunk)
-                ),
+                cards=Markup("\n".join(self.card(e.link, e.issue, "h2", False, e) for e in chunk)),
                 number=number,
                 count=len(chunks),
                 page_links=[

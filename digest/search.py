@@ -250,9 +250,29 @@ def decode_postings(value: str) -> dict[int, int]:
 # --- building --------------------------------------------------------------
 
 
-def search_docs(digest: Digest) -> list[SearchDoc]:
-    """Every link of the digest as a SearchDoc, newest issue first, in page order."""
-    from digest.markup import plain_text
+_TAG = re.compile(r"<[^>]*>")
+
+
+def html_text(fragment: str) -> str:
+    """The text of rendered HTML: tags become spaces, entities are decoded."""
+    import html
+
+    return " ".join(html.unescape(_TAG.sub(" ", fragment)).split())
+
+
+def search_docs(
+    digest: Digest, commentary_text: Callable[[str], str] | None = None
+) -> list[SearchDoc]:
+    """Every link of the digest as a SearchDoc, newest issue first, in page order.
+
+    `commentary_text` turns commentary Markdown into plain text; the site passes one
+    that reuses the pages' rendered HTML, so Markdown is not parsed twice.
+    """
+    if commentary_text is None:
+        from digest.markup import render_block
+
+        def commentary_text(text: str) -> str:
+            return html_text(render_block(text))
 
     return [
         SearchDoc(
@@ -260,7 +280,7 @@ def search_docs(digest: Digest) -> list[SearchDoc]:
             title=link.title,
             source=link.source or "",
             tags=link.tags,
-            text=plain_text(link.commentary),
+            text=commentary_text(link.commentary) if link.commentary else "",
             issue_title=issue.title,
             date=issue.date.isoformat(),
         )

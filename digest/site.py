@@ -98,24 +98,32 @@ def content_files(content_dir: Path, folder: str) -> dict[str, bytes]:
     return out
 
 
-def render_outputs(config: SiteConfig, digest: Digest, content_dir: Path) -> dict[str, bytes]:
+def render_outputs(
+    config: SiteConfig, digest: Digest, content_dir: Path, cache_dir: Path | None = None
+) -> dict[str, bytes]:
     """Every output file of the site, in memory: pages, feeds, search index, assets."""
     from digest.render import Renderer
 
     renderer = Renderer(config, digest, template_dirs=_site_templates(content_dir))
+    html = Store(cache_dir, "markdown", salt=config.base_path)
+    renderer.prerender(html)
+    html.save()
     parts = [renderer.render_pages(), static_files(), content_files(content_dir, "images")]
     try:
         from digest.feeds import render_feeds
     except ImportError:  # feeds land in their own change
         pass
     else:
-        parts.append(render_feeds(config, digest))
+        parts.append(render_feeds(config, digest, renderer.groups, renderer))
     try:
         from digest.search import build_search_index, search_docs
     except ImportError:
         pass
     else:
-        parts.append(build_search_index(search_docs(digest)))
+        from digest.search import html_text
+
+        docs = search_docs(digest, lambda text: html_text(renderer.html(text)))
+        parts.append(build_search_index(docs))
     return merge_outputs(*parts)
 
 
@@ -167,7 +175,7 @@ def build(
         config = replace(config, base_url=base_url if base_url.endswith("/") else base_url + "/")
     parsed = Store(cache_dir, "parsed", salt=fingerprint(config.taxonomy, config.title_pattern))
     loaded = load_digest(content_dir, config, drafts=drafts, cache=parsed)
-    outputs = render_outputs(config, loaded.digest, content_dir)
+    outputs = render_outputs(config, loaded.digest, content_dir, cache_dir)
     write_outputs(outputs, out_dir)
     marker = _marker(out_dir)
     parsed.save()
