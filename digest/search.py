@@ -301,15 +301,6 @@ def _doc_fields(doc: SearchDoc) -> Iterable[tuple[int, str]]:
     yield LEVEL_TEXT, doc.text
 
 
-def _encode_entry(pairs: list[tuple[int, int]]) -> str:
-    """(doc id, best level) pairs in id order -> `title,meta,text` id lists."""
-    by_level: dict[int, list[int]] = {LEVEL_TITLE: [], LEVEL_META: [], LEVEL_TEXT: []}
-    for doc, level in pairs:
-        by_level[level].append(doc)
-    parts = [encode_ids(by_level[level]) for level in (LEVEL_TITLE, LEVEL_META, LEVEL_TEXT)]
-    return ",".join(parts).rstrip(",")
-
-
 def _shard_size(entries: dict[str, str], terms: Iterable[str]) -> int:
     return sum(len(t.encode()) + len(entries[t]) + 6 for t in terms)
 
@@ -345,17 +336,34 @@ def _hangul_buckets(terms: list[str], entries: dict[str, str]) -> list[list[str]
 
 def build_search_index(docs: Sequence[SearchDoc]) -> dict[str, bytes]:
     """Index links (newest first; id = position) into files keyed by path under `search/`."""
-    postings: dict[str, list[tuple[int, int]]] = {}
+    # term -> doc ids, one table per field level; a doc is listed under its best level.
+    by_level: dict[int, dict[str, list[int]]] = {LEVEL_TITLE: {}, LEVEL_META: {}, LEVEL_TEXT: {}}
+    terms_of: dict[str, list[str]] = {}  # tokens repeat across links: split each once
     for doc_id, doc in enumerate(docs):
         levels: dict[str, int] = {}
-        for level, text in _doc_fields(doc):
+        # Lowest level first, so a term's best field is the one assigned last.
+        for level, text in sorted(_doc_fields(doc), key=lambda field: field[0]):
             for token in tokenize(text):
-                for term in index_terms(token):
-                    if levels.get(term, 0) < level:
-                        levels[term] = level
+                terms = terms_of.get(token)
+                if terms is None:
+                    terms = terms_of[token] = index_terms(token)
+                for term in terms:
+                    levels[term] = level
         for term, level in levels.items():
-            postings.setdefault(term, []).append((doc_id, level))
-    entries = {term: _encode_entry(pairs) for term, pairs in postings.items()}
+            table = by_level[level]
+            ids = table.get(term)
+            if ids is None:
+                table[term] = [doc_id]
+            else:
+                ids.append(doc_id)
+    all_terms = set().union(*by_level.values())
+    entries = {
+        term: ",".join(
+            encode_ids(by_level[level].get(term, ()))
+            for level in (LEVEL_TITLE, LEVEL_META, LEVEL_TEXT)
+        ).rstrip(",")
+        for term in all_terms
+    }
 
     groups: dict[str, list[str]] = {}
     for term in sorted(entries):
