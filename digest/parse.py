@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import unicodedata
 from collections.abc import Callable
 from pathlib import PurePath
 from typing import Any
@@ -312,12 +313,16 @@ def parse_native(path: str, text: str, config: SiteConfig) -> ParsedIssue:
 
 
 def issue_slug(path: str) -> str:
-    """The issue's slug: its file stem."""
-    return PurePath(path).stem
+    """The issue's slug: its file stem, NFC (macOS file systems hand out NFD names)."""
+    return unicodedata.normalize("NFC", PurePath(path).stem)
 
 
 def decode(path: str, data: bytes) -> str:
-    """UTF-8 (a BOM is dropped) with CRLF/CR normalised; non-UTF-8 is a ContentError."""
+    """UTF-8 (a BOM is dropped), CRLF/CR normalised, NFC; non-UTF-8 or empty is a ContentError.
+
+    NFC, because macOS tools may write Korean decomposed (NFD): it must give the same
+    headings, tags, sources and duplicate checks as the composed text it looks like.
+    """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -344,7 +349,17 @@ def decode(path: str, data: bytes) -> str:
                 hint="only Markdown text files belong in content/issues/",
             )
         )
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise ContentError(
+            Diagnostic(
+                path,
+                1,
+                1,
+                "file is empty",
+                hint="write the issue (`digest new` scaffolds one), or delete the file",
+            )
+        )
+    return unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def read_issue(path: str, data: bytes, config: SiteConfig) -> ParsedIssue:
