@@ -161,6 +161,16 @@ def cmd_build(args: argparse.Namespace) -> int:
     except OutputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as exc:
+        import jinja2
+
+        if not isinstance(exc, jinja2.TemplateError):
+            raise
+        from digest.render import template_error
+
+        print_diagnostics([template_error(exc)])
+        print(f"build failed; {args.out} was left as it was", file=sys.stderr)
+        return EXIT_CONTENT
     print_diagnostics(result.warnings, summary=False)
     kinds = result.kinds
     line = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -267,13 +268,20 @@ def _parse_taxonomy(
             aliases = entry.get("aliases") or []
             if not isinstance(aliases, list):
                 aliases = [aliases]
-            terms.append(
-                Term(
-                    str(entry["name"]),
-                    str(entry.get("slug") or slugify(entry["name"])),
-                    tuple(str(a) for a in aliases),
+            slug = str(entry.get("slug") or slugify(entry["name"]))
+            if not slug or slugify(slug) != slug:
+                # Slugs become folders and URLs: `../x` or `a?b` must never reach them.
+                problems.append(
+                    src.diag(
+                        f"taxonomy.{group} slug {slug!r} is not a slug",
+                        line,
+                        col,
+                        hint="use lowercase letters, digits and '-', e.g. "
+                        f"slug: {slugify(str(entry['name'])) or 'research'}",
+                    )
                 )
-            )
+                continue
+            terms.append(Term(str(entry["name"]), slug, tuple(str(a) for a in aliases)))
         groups[group] = tuple(terms)
     for k in raw:
         if k not in ("sections", "subtopics"):
@@ -303,7 +311,10 @@ def load_config(path: Path | None) -> SiteConfig:
     if path is None:
         return SiteConfig()
     try:
-        text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+        # NFC, as issue text is: a macOS (NFD) alias must still match its heading.
+        text = unicodedata.normalize(
+            "NFC", path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+        )
     except UnicodeDecodeError as exc:
         raise ContentErrors(
             [Diagnostic(str(path), 1, exc.start + 1, "site.yaml is not UTF-8", "save it as UTF-8")]

@@ -19,6 +19,7 @@ from digest import i18n, markup
 from digest.assets import asset_dir
 from digest.cache import Store
 from digest.config import SiteConfig
+from digest.errors import Diagnostic
 from digest.model import Digest, Issue, Link, Section, Subtopic
 from digest.slug import slugify
 
@@ -124,6 +125,40 @@ def page_path(base: str, number: int) -> str:
     return base if number == 1 else f"{base}page/{number}/"
 
 
+def template_error(exc: jinja2.TemplateError) -> Diagnostic:
+    """A template mistake as a diagnostic at the template's file and line."""
+    filename = getattr(exc, "filename", None)
+    lineno = getattr(exc, "lineno", None)
+    if not (filename and lineno):
+        # Runtime errors carry no position, but Jinja maps traceback frames to templates.
+        tb = exc.__traceback__
+        while tb is not None:
+            code = tb.tb_frame.f_code
+            if code.co_filename.endswith((".html", ".xml")):
+                filename, lineno = code.co_filename, tb.tb_lineno
+            tb = tb.tb_next
+    source = ""
+    if filename and lineno:
+        try:
+            source = Path(filename).read_text(encoding="utf-8").split("\n")[lineno - 1]
+        except (OSError, IndexError, UnicodeDecodeError):
+            source = ""
+    return Diagnostic(
+        str(filename or "templates"),
+        int(lineno or 1),
+        1,
+        f"template error: {exc.message or type(exc).__name__}",
+        hint="fix the template, or remove it from templates/ to use the built-in one",
+        source_line=source,
+    )
+
+
+def quote_path(path: str) -> str:
+    """Percent-encode a site path (Korean slugs, `?` and `#` in file names) and its anchor."""
+    path, sep, fragment = path.partition("#")
+    return quote(path, safe="/") + sep + quote(fragment, safe="")
+
+
 def _render_markdown(job: tuple[list[tuple[bool, str]], str]) -> list[str]:
     texts, base = job
     return [
@@ -181,12 +216,12 @@ class Renderer:
         """Root-relative URL of a site path, under the base path, percent-encoded."""
         url = self._urls.get(path)
         if url is None:
-            url = self._urls[path] = self.base_path + quote(path, safe="/#?=&")
+            url = self._urls[path] = self.base_path + quote_path(path)
         return url
 
     def abs_url(self, path: str = "") -> str:
         """Absolute URL of a site path, for canonical links, feeds and sitemaps."""
-        return self.config.base_url + quote(path, safe="/#?=&")
+        return self.config.base_url + quote_path(path)
 
     def md(self, text: str, page: str = "") -> Markup:
         """Markdown -> safe HTML, relative URLs under the base path; memoised per text.

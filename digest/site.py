@@ -264,7 +264,20 @@ def _exchange(a: Path, b: Path) -> bool:
 def clean_leftovers(out_dir: Path) -> None:
     """Remove scratch folders that a killed build left beside the output."""
     for leftover in sorted(out_dir.absolute().parent.glob(f".{out_dir.name}.tmp-*")):
+        pid = leftover.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+            continue  # another build (say, `digest serve`) is writing it right now
         shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_outputs(outputs: dict[str, bytes], out_dir: Path) -> None:

@@ -141,3 +141,19 @@ def test_dump_schema_is_exactly_the_contract() -> None:
     ]
     links = [lk for s in issue["sections"] for t in s["subtopics"] for lk in t["links"]]
     assert len(links) == 10
+
+
+def test_broken_site_template_is_a_located_error(tmp_path: Path) -> None:
+    content = copy_content(tmp_path / "content")
+    templates = tmp_path / "templates"  # a site's own override folder, beside content/
+    templates.mkdir()
+    (templates / "issue.html").write_text(
+        "{% extends 'base.html' %}{% block main %}\n\n{{ nope() }}{% endblock %}"
+    )
+    result = run_digest("build", "--content", str(content), "--out", str(tmp_path / "o"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"{templates / 'issue.html'}:3:1: error: template error: 'nope' is undefined" in (
+        result.stderr
+    )
+    assert "hint:" in result.stderr
