@@ -411,52 +411,76 @@ class Renderer:
         return path + "index.html" if path.endswith("/") or path == "" else path
 
     def render_pages(self) -> dict[str, bytes]:
-        """Every HTML page and the sitemap, robots.txt and 404 page."""
-        out: dict[str, bytes] = {}
+        """Every HTML page and the sitemap, robots.txt and 404 page, as a dict."""
+        return dict(self.iter_pages())
+
+    def iter_pages(self) -> Iterator[tuple[str, bytes]]:
+        """Every HTML page, then the sitemap, robots.txt and 404 page, one at a time.
+
+        A generator, so a large site's pages go to disk as they are made instead of
+        all sitting in memory at once.
+        """
+        paths: list[str] = []
+        for path, data in self._iter_pages():
+            paths.append(path)
+            yield path, data
+        yield "sitemap.xml", self.render_sitemap(paths)
+        yield (
+            "robots.txt",
+            (f"User-agent: *\nAllow: /\n\nSitemap: {self.abs_url('sitemap.xml')}\n".encode()),
+        )
+
+    def _iter_pages(self) -> Iterator[tuple[str, bytes]]:
         issues = self.digest.issues
-        out["index.html"] = self.page(
+        yield (
             "index.html",
-            "",
-            latest=issues[0] if issues else None,
-            recent=issues[1 : 1 + self.config.recent_issues],
-            groups=self.groups,
+            self.page(
+                "index.html",
+                "",
+                latest=issues[0] if issues else None,
+                recent=issues[1 : 1 + self.config.recent_issues],
+                groups=self.groups,
+            ),
         )
         for number, issue in enumerate(issues):
             path = f"issues/{issue.slug}/"
-            out[self.out_path(path)] = self.page(
-                "issue.html",
-                path,
-                issue=issue,
-                newer=issues[number - 1] if number > 0 else None,
-                older=issues[number + 1] if number + 1 < len(issues) else None,
-                page_title=issue.title,
-                description=issue.summary or self.config.description,
+            yield (
+                self.out_path(path),
+                self.page(
+                    "issue.html",
+                    path,
+                    issue=issue,
+                    newer=issues[number - 1] if number > 0 else None,
+                    older=issues[number + 1] if number + 1 < len(issues) else None,
+                    page_title=issue.title,
+                    description=issue.summary or self.config.description,
+                ),
             )
         by_year: dict[int, list[Issue]] = {}
         for issue in issues:
             by_year.setdefault(issue.date.year, []).append(issue)
-        out["archive/index.html"] = self.page(
-            "archive.html", "archive/", years=by_year, page_title=self.labels["archive"]
+        yield (
+            "archive/index.html",
+            self.page("archive.html", "archive/", years=by_year, page_title=self.labels["archive"]),
         )
         for kind in GROUP_KINDS:
-            out[f"{kind}/index.html"] = self.page(
-                "groups.html",
-                f"{kind}/",
-                kind=kind,
-                groups=self.groups[kind],
-                page_title=self.labels[kind],
+            yield (
+                f"{kind}/index.html",
+                self.page(
+                    "groups.html",
+                    f"{kind}/",
+                    kind=kind,
+                    groups=self.groups[kind],
+                    page_title=self.labels[kind],
+                ),
             )
             for group in self.groups[kind]:
-                out.update(self.render_group(group))
-        out["search/index.html"] = self.page(
-            "search.html", "search/", page_title=self.labels["search"]
+                yield from self.render_group(group).items()
+        yield (
+            "search/index.html",
+            self.page("search.html", "search/", page_title=self.labels["search"]),
         )
-        out["404.html"] = self.page("404.html", "404.html", page_title=self.labels["not_found"])
-        out["sitemap.xml"] = self.render_sitemap(out)
-        out["robots.txt"] = (
-            f"User-agent: *\nAllow: /\n\nSitemap: {self.abs_url('sitemap.xml')}\n".encode()
-        )
-        return out
+        yield "404.html", self.page("404.html", "404.html", page_title=self.labels["not_found"])
 
     def render_group(self, group: Group) -> dict[str, bytes]:
         """The paginated pages of one section, topic, tag or source."""
@@ -492,11 +516,11 @@ class Renderer:
             )
         return out
 
-    def render_sitemap(self, pages_out: dict[str, bytes]) -> bytes:
+    def render_sitemap(self, page_paths: Iterable[str]) -> bytes:
         """A sitemap of every HTML page but the 404 page."""
         paths = sorted(
             p.removesuffix("index.html")
-            for p in pages_out
+            for p in page_paths
             if p.endswith(".html") and p != "404.html"
         )
         return self.env.get_template("sitemap.xml").render(paths=paths).encode("utf-8")

@@ -8,7 +8,7 @@ import os
 import shutil
 import time
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -44,11 +44,11 @@ class BuildResult:
     """True when the inputs matched the last build's and the site was left as it was."""
 
 
-def merge_outputs(*parts: dict[str, bytes]) -> dict[str, bytes]:
-    """Join output dicts; two producers writing the same path is a bug, so refuse it."""
+def merge_outputs(*parts: Iterable[tuple[str, bytes]]) -> dict[str, bytes]:
+    """Join (path, bytes) streams; two producers writing the same path is a bug: refuse it."""
     out: dict[str, bytes] = {}
     for part in parts:
-        for path, data in part.items():
+        for path, data in part:
             if path in out:
                 raise OutputError(f"two outputs for the same path: {path}")
             out[path] = data
@@ -98,33 +98,36 @@ def content_files(content_dir: Path, folder: str) -> dict[str, bytes]:
     return out
 
 
-def render_outputs(
+def iter_outputs(
     config: SiteConfig, digest: Digest, content_dir: Path, cache_dir: Path | None = None
-) -> dict[str, bytes]:
-    """Every output file of the site, in memory: pages, feeds, search index, assets."""
-    from digest.render import Renderer
+) -> Iterator[tuple[str, bytes]]:
+    """Every output file of the site: pages as they render, then feeds, search, assets.
 
+    Nothing here touches the output folder; `write_outputs` stages what this yields
+    and swaps it in only when all of it has been made.
+    """
+    from digest.feeds import render_feeds
+    from digest.render import Renderer
+    from digest.search import build_search_index, html_text, search_docs
+
+    # Read content files first: a bad image is a content error before any rendering.
+    assets = merge_outputs(static_files().items(), content_files(content_dir, "images").items())
     renderer = Renderer(config, digest, template_dirs=_site_templates(content_dir))
     html = Store(cache_dir, "markdown", salt=config.base_path)
     renderer.prerender(html)
     html.save()
-    parts = [renderer.render_pages(), static_files(), content_files(content_dir, "images")]
-    try:
-        from digest.feeds import render_feeds
-    except ImportError:  # feeds land in their own change
-        pass
-    else:
-        parts.append(render_feeds(config, digest, renderer.groups, renderer))
-    try:
-        from digest.search import build_search_index, search_docs
-    except ImportError:
-        pass
-    else:
-        from digest.search import html_text
+    yield from renderer.iter_pages()
+    yield from render_feeds(config, digest, renderer.groups, renderer).items()
+    docs = search_docs(digest, lambda text: html_text(renderer.html(text)))
+    yield from build_search_index(docs).items()
+    yield from assets.items()
 
-        docs = search_docs(digest, lambda text: html_text(renderer.html(text)))
-        parts.append(build_search_index(docs))
-    return merge_outputs(*parts)
+
+def render_outputs(
+    config: SiteConfig, digest: Digest, content_dir: Path, cache_dir: Path | None = None
+) -> dict[str, bytes]:
+    """Every output file of the site, in memory (for tools and tests)."""
+    return merge_outputs(iter_outputs(config, digest, content_dir, cache_dir))
 
 
 def _site_templates(content_dir: Path) -> list[Path]:
@@ -175,8 +178,7 @@ def build(
         config = replace(config, base_url=base_url if base_url.endswith("/") else base_url + "/")
     parsed = Store(cache_dir, "parsed", salt=fingerprint(config.taxonomy, config.title_pattern))
     loaded = load_digest(content_dir, config, drafts=drafts, cache=parsed)
-    outputs = render_outputs(config, loaded.digest, content_dir, cache_dir)
-    write_outputs(outputs, out_dir)
+    outputs = write_outputs(iter_outputs(config, loaded.digest, content_dir, cache_dir), out_dir)
     marker = _marker(out_dir)
     parsed.save()
     issues = len(loaded.digest.issues)
@@ -280,7 +282,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def write_outputs(outputs: dict[str, bytes], out_dir: Path) -> None:
+def write_outputs(
+    outputs: Mapping[str, bytes] | Iterable[tuple[str, bytes]], out_dir: Path
+) -> list[str]:
     """Write the whole site into a sibling folder, then swap it in by rename.
 
     Files whose bytes did not change are hard-linked from the previous build, so
@@ -300,9 +304,13 @@ def write_outputs(outputs: dict[str, bytes], out_dir: Path) -> None:
     tmp.mkdir()
     try:
         made: set[Path] = set()
-        for path in sorted(outputs):
+        written: set[str] = set()
+        pairs = outputs.items() if isinstance(outputs, Mapping) else outputs
+        for path, data in pairs:
             _check_path(path)
-            data = outputs[path]
+            if path in written:
+                raise OutputError(f"two outputs for the same path: {path}")
+            written.add(path)
             target = tmp / path
             if target.parent not in made:
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -325,6 +333,7 @@ def write_outputs(outputs: dict[str, bytes], out_dir: Path) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    return sorted(written)
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -162,10 +163,11 @@ def test_template_error_leaves_previous_site(
 
     content, out, before = built
 
-    def broken(self: Renderer) -> dict[str, bytes]:
+    def broken(self: Renderer) -> Iterator[tuple[str, bytes]]:
+        yield "index.html", b"half a site"  # some pages are staged before the error
         raise jinja2.TemplateSyntaxError("unexpected '}'", 3, "issue.html")
 
-    monkeypatch.setattr(Renderer, "render_pages", broken)
+    monkeypatch.setattr(Renderer, "iter_pages", broken)
     touch_issue(content)
     with pytest.raises(jinja2.TemplateError):
         build(content, out, use_cache=False)  # else nothing changed and nothing renders
