@@ -86,11 +86,11 @@ def print_diagnostics(diagnostics: Sequence[Diagnostic], summary: bool = True) -
 
 
 class Progress:
-    """An elapsed-time line on stderr, shown only when work outlasts PROGRESS_AFTER.
+    """A progress bar on stderr, shown only when work outlasts PROGRESS_AFTER.
 
-    The build does not report its own steps, so this says "still working" honestly
-    rather than drawing a bar it cannot fill. Not shown when stderr is not a terminal,
-    so logs and pipes stay clean.
+    The build reports its steps (`step`: reading, rendering, writing) and how far
+    each has got, so the bar shows the step out of all steps and a live count. Not
+    shown when stderr is not a terminal, so logs and pipes stay clean.
     """
 
     def __init__(self, label: str, stream: TextIO | None = None) -> None:
@@ -99,6 +99,13 @@ class Progress:
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
         self._shown = False
+        self.status = ""
+
+    def step(self, number: int, total: int, what: str) -> None:
+        """Report progress: step `number` of `total`, described by `what`."""
+        width = 20
+        filled = width * number // max(total, 1)
+        self.status = f"[{'#' * filled}{'.' * (width - filled)}] {number}/{total} {what}"
 
     def __enter__(self) -> Progress:
         if self.stream.isatty():
@@ -122,7 +129,8 @@ class Progress:
         tick = 0
         while not self._done.is_set():
             elapsed = time.monotonic() - start
-            self.stream.write(f"\r{frames[tick % 4]} {self.label}... {elapsed:.1f}s")
+            status = self.status or f"{self.label}..."
+            self.stream.write(f"\r\x1b[K{frames[tick % 4]} {status} {elapsed:.1f}s")
             self.stream.flush()
             self._shown = True
             tick += 1
@@ -146,13 +154,14 @@ def cmd_build(args: argparse.Namespace) -> int:
     if _missing_content(args.content):
         return EXIT_USAGE
     try:
-        with Progress("building"):
+        with Progress("building") as progress:
             result = build(
                 args.content,
                 args.out,
                 drafts=args.drafts,
                 base_url=args.base_url,
                 use_cache=not args.no_cache,
+                progress=progress.step,
             )
     except ContentErrors as exc:
         print_diagnostics(exc.diagnostics)

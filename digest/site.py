@@ -8,7 +8,7 @@ import os
 import shutil
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -143,8 +143,13 @@ def build(
     drafts: bool = False,
     base_url: str | None = None,
     use_cache: bool = True,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> BuildResult:
-    """Build the site from `content_dir` into `out_dir`; ContentErrors leave it untouched."""
+    """Build the site from `content_dir` into `out_dir`; ContentErrors leave it untouched.
+
+    `progress(step, steps, what)` is told how far the build has got, for a progress bar.
+    """
+    report = progress or (lambda step, steps, what: None)
     start = time.perf_counter()
     clean_leftovers(out_dir)
     cache_dir = cache_dir_for(content_dir) if use_cache else None
@@ -177,8 +182,19 @@ def build(
     if base_url:
         config = replace(config, base_url=base_url if base_url.endswith("/") else base_url + "/")
     parsed = Store(cache_dir, "parsed", salt=fingerprint(config.taxonomy, config.title_pattern))
+    report(1, 3, "reading issues")
     loaded = load_digest(content_dir, config, drafts=drafts, cache=parsed)
-    outputs = write_outputs(iter_outputs(config, loaded.digest, content_dir, cache_dir), out_dir)
+    report(2, 3, "rendering Markdown")
+
+    def counted(pairs: Iterable[tuple[str, bytes]]) -> Iterator[tuple[str, bytes]]:
+        for number, pair in enumerate(pairs, start=1):
+            if number % 100 == 0:
+                report(3, 3, f"writing pages and feeds: {number} files")
+            yield pair
+
+    outputs = write_outputs(
+        counted(iter_outputs(config, loaded.digest, content_dir, cache_dir)), out_dir
+    )
     marker = _marker(out_dir)
     parsed.save()
     issues = len(loaded.digest.issues)

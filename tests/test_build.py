@@ -157,3 +157,36 @@ def test_broken_site_template_is_a_located_error(tmp_path: Path) -> None:
         result.stderr
     )
     assert "hint:" in result.stderr
+
+
+def test_build_reports_its_steps_in_order(tmp_path: Path) -> None:
+    from digest.site import build
+
+    steps: list[tuple[int, int, str]] = []
+    build(ROOT / "content", tmp_path / "o", use_cache=False, progress=lambda *s: steps.append(s))
+    assert steps[:2] == [(1, 3, "reading issues"), (2, 3, "rendering Markdown")]
+    assert [s[0] for s in steps] == sorted(s[0] for s in steps)
+
+
+def test_progress_bar_shows_on_a_terminal_only_after_a_while() -> None:
+    import io
+    import time
+
+    from digest import cli
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    quick, slow = Terminal(), Terminal()
+    with cli.Progress("building", quick) as progress:
+        progress.step(1, 3, "reading issues")
+    assert quick.getvalue() == ""
+    old, cli.PROGRESS_AFTER = cli.PROGRESS_AFTER, 0.05
+    try:
+        with cli.Progress("building", slow) as progress:
+            progress.step(2, 4, "rendering")
+            time.sleep(0.3)
+    finally:
+        cli.PROGRESS_AFTER = old
+    assert "[##########..........] 2/4 rendering" in slow.getvalue()
