@@ -386,9 +386,10 @@ def test_helpers() -> None:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     """Debian's Chromium, headless, driven by Playwright."""
-    if not CHROMIUM.exists():
-        pytest.skip("needs /usr/bin/chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    # Never skipped: scripts/test.sh installs Chromium, so a missing one is a failure.
+    assert CHROMIUM.exists(), "needs Debian's chromium (scripts/test.sh installs it)"
+    from playwright import sync_api
+
     with sync_api.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
