@@ -95,11 +95,6 @@ def collect_groups(all_entries: Iterable[Entry]) -> dict[str, list[Group]]:
     return groups
 
 
-def group_slug(kind: str, name: str) -> str:
-    """The slug a tag or source name gets (the one rule, shared with the templates)."""
-    return slugify(name)
-
-
 def pages(items: tuple[Entry, ...], per_page: int) -> list[tuple[Entry, ...]]:
     """Split a group's entries into pages of `per_page` (at least one page)."""
     return [items[i : i + per_page] for i in range(0, max(len(items), 1), per_page)]

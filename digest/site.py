@@ -11,13 +11,19 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from digest.assets import asset_dir, static_files
 from digest.cache import Store, cache_dir_for, fingerprint, tree_stats
-from digest.config import SiteConfig, load_config
 from digest.errors import ContentErrors, Diagnostic
-from digest.load import display_path, link_problem, load_digest
 from digest.model import Digest
+
+if TYPE_CHECKING:
+    from digest.config import SiteConfig
+
+# Readers, renderers and their libraries are imported inside the functions that use
+# them: a build where nothing changed needs none of them, and their import time was
+# most of its cost.
 
 SITE_MARKER = ".digest-site"
 """File left in every output folder, so we only ever replace folders we wrote."""
@@ -62,6 +68,8 @@ def content_files(content_dir: Path, folder: str) -> dict[str, bytes]:
     content folder; anything else is a content error, never a silent copy of a file
     from elsewhere on the machine.
     """
+    from digest.load import display_path, link_problem
+
     root = content_dir / folder
     if not root.is_dir():
         return {}
@@ -123,13 +131,6 @@ def iter_outputs(
     yield from assets.items()
 
 
-def render_outputs(
-    config: SiteConfig, digest: Digest, content_dir: Path, cache_dir: Path | None = None
-) -> dict[str, bytes]:
-    """Every output file of the site, in memory (for tools and tests)."""
-    return merge_outputs(iter_outputs(config, digest, content_dir, cache_dir))
-
-
 def _site_templates(content_dir: Path) -> list[Path]:
     # A `templates/` folder beside the content folder overrides the shipped templates.
     folder = content_dir.resolve().parent / "templates"
@@ -176,6 +177,9 @@ def build(
             last["kinds"],
             unchanged=True,
         )
+    from digest.config import load_config
+    from digest.load import load_digest
+
     config = load_config(
         content_dir / "site.yaml" if (content_dir / "site.yaml").is_file() else None
     )
