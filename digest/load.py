@@ -90,7 +90,10 @@ PARALLEL_FROM = 48
 
 
 def parse_all(
-    todo: list[tuple[str, bytes]], config: SiteConfig, cache: Store | None = None
+    todo: list[tuple[str, bytes]],
+    config: SiteConfig,
+    cache: Store | None = None,
+    keys_out: dict[str, str] | None = None,
 ) -> list[ParsedIssue | list[Diagnostic]]:
     """Parse (path, bytes) pairs, in order: cached results first, the rest on every core.
 
@@ -99,6 +102,8 @@ def parse_all(
     their messages always show.
     """
     keys = [fingerprint(shown, hashlib.sha256(data).hexdigest()) for shown, data in todo]
+    if keys_out is not None:  # each file's content key, for page-level reuse
+        keys_out.update((shown, key) for (shown, _), key in zip(todo, keys, strict=True))
     results: list[ParsedIssue | list[Diagnostic] | None] = [
         cache.get(key) if cache is not None else None for key in keys
     ]
@@ -123,7 +128,11 @@ def parse_all(
 
 
 def read_issue_files(
-    paths: list[Path], config: SiteConfig, root: Path | None = None, cache: Store | None = None
+    paths: list[Path],
+    config: SiteConfig,
+    root: Path | None = None,
+    cache: Store | None = None,
+    keys_out: dict[str, str] | None = None,
 ) -> tuple[list[ParsedIssue], list[Diagnostic]]:
     """Parse every file; return what parsed and every diagnostic of what did not.
 
@@ -158,7 +167,7 @@ def read_issue_files(
             )
             continue
         todo.append((shown, data))
-    results = parse_all(todo, config, cache)
+    results = parse_all(todo, config, cache, keys_out)
     for result in results:
         if isinstance(result, ParsedIssue):
             parsed.append(result)
@@ -196,11 +205,18 @@ def assemble(parsed: list[ParsedIssue], drafts: bool) -> Digest:
 
 
 def load_digest(
-    content_dir: Path, config: SiteConfig, drafts: bool = False, cache: Store | None = None
+    content_dir: Path,
+    config: SiteConfig,
+    drafts: bool = False,
+    cache: Store | None = None,
+    keys_out: dict[str, str] | None = None,
 ) -> Loaded:
-    """Read every issue under `content_dir`; raise ContentErrors with all problems."""
+    """Read every issue under `content_dir`; raise ContentErrors with all problems.
+
+    `keys_out`, when given, receives each issue file's content key by its path.
+    """
     parsed, problems = read_issue_files(
-        issue_files(content_dir), config, root=content_dir, cache=cache
+        issue_files(content_dir), config, root=content_dir, cache=cache, keys_out=keys_out
     )
     problems += check_digest(parsed)
     warnings = [w for p in parsed for w in p.warnings] + check_issues(parsed, content_dir)

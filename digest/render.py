@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 
 from digest import i18n, markup
 from digest.assets import asset_dir
-from digest.cache import Store
+from digest.cache import Store, fingerprint
 from digest.config import SiteConfig
 from digest.errors import Diagnostic
 from digest.model import Digest, Issue, Link, Section, Subtopic
@@ -120,6 +120,39 @@ def page_path(base: str, number: int) -> str:
     return base if number == 1 else f"{base}page/{number}/"
 
 
+class PageReuse:
+    """Which pages of the last build can stay as they are, by a key of their inputs.
+
+    A page's key hashes everything it shows: the site-wide inputs (config, templates,
+    the tool's code), the content keys of the issue files its links come from, and
+    its own parameters. Equal key and the file still in place: the page is kept
+    without rendering. Tests compare such builds with cold ones byte for byte.
+    """
+
+    def __init__(
+        self,
+        site_key: str,
+        issue_keys: dict[str, str],
+        previous: dict[str, str],
+        exists: Callable[[str], bool],
+    ) -> None:
+        self.site_key = site_key
+        self.issue_keys = issue_keys
+        self.previous = previous
+        self.exists = exists
+        self.keys: dict[str, str] = {}
+        """The key of every keyed page of this build, for the next one."""
+
+    def keep(self, out: str, issues: Iterable[Issue], parts: Iterable[object]) -> bool:
+        """Record `out`'s key; True when the last build's file for it can be kept."""
+        content = [(i.slug, self.issue_keys.get(i.path)) for i in issues]
+        if any(key is None for _, key in content):
+            return False
+        key = fingerprint(self.site_key, content, list(parts))
+        self.keys[out] = key
+        return self.previous.get(out) == key and self.exists(out)
+
+
 def template_error(exc: jinja2.TemplateError) -> Diagnostic:
     """A template mistake as a diagnostic at the template's file and line."""
     filename = getattr(exc, "filename", None)
@@ -166,10 +199,15 @@ class Renderer:
     """Renders every page of a site from a Digest, through the Jinja templates."""
 
     def __init__(
-        self, config: SiteConfig, digest: Digest, template_dirs: Iterable[Path] = ()
+        self,
+        config: SiteConfig,
+        digest: Digest,
+        template_dirs: Iterable[Path] = (),
+        reuse: PageReuse | None = None,
     ) -> None:
         self.config = config
         self.digest = digest
+        self.reuse = reuse
         self.labels = i18n.labels(config.language)
         loader = jinja2.FileSystemLoader([*map(str, template_dirs), str(asset_dir("templates"))])
         self.env = jinja2.Environment(
@@ -407,9 +445,9 @@ class Renderer:
 
     def render_pages(self) -> dict[str, bytes]:
         """Every HTML page and the sitemap, robots.txt and 404 page, as a dict."""
-        return dict(self.iter_pages())
+        return {path: data for path, data in self.iter_pages() if data is not None}
 
-    def iter_pages(self) -> Iterator[tuple[str, bytes]]:
+    def iter_pages(self) -> Iterator[tuple[str, bytes | None]]:
         """Every HTML page, then the sitemap, robots.txt and 404 page, one at a time.
 
         A generator, so a large site's pages go to disk as they are made instead of
@@ -425,7 +463,7 @@ class Renderer:
             (f"User-agent: *\nAllow: /\n\nSitemap: {self.abs_url('sitemap.xml')}\n".encode()),
         )
 
-    def _iter_pages(self) -> Iterator[tuple[str, bytes]]:
+    def _iter_pages(self) -> Iterator[tuple[str, bytes | None]]:
         issues = self.digest.issues
         yield (
             "index.html",
@@ -439,14 +477,21 @@ class Renderer:
         )
         for number, issue in enumerate(issues):
             path = f"issues/{issue.slug}/"
+            newer = issues[number - 1] if number > 0 else None
+            older = issues[number + 1] if number + 1 < len(issues) else None
+            out = self.out_path(path)
+            parts = [(i.slug, i.title) if i else None for i in (newer, older)]
+            if self.reuse is not None and self.reuse.keep(out, [issue], parts):
+                yield out, None
+                continue
             yield (
-                self.out_path(path),
+                out,
                 self.page(
                     "issue.html",
                     path,
                     issue=issue,
-                    newer=issues[number - 1] if number > 0 else None,
-                    older=issues[number + 1] if number + 1 < len(issues) else None,
+                    newer=newer,
+                    older=older,
                     page_title=issue.title,
                     description=issue.summary or self.config.description,
                 ),
@@ -470,16 +515,15 @@ class Renderer:
                 ),
             )
             for group in self.groups[kind]:
-                yield from self.render_group(group).items()
+                yield from self.render_group(group)
         yield (
             "search/index.html",
             self.page("search.html", "search/", page_title=self.labels["search"]),
         )
         yield "404.html", self.page("404.html", "404.html", page_title=self.labels["not_found"])
 
-    def render_group(self, group: Group) -> dict[str, bytes]:
-        """The paginated pages of one section, topic, tag or source."""
-        out: dict[str, bytes] = {}
+    def render_group(self, group: Group) -> Iterator[tuple[str, bytes | None]]:
+        """The paginated pages of one section, topic, tag or source (None: reuse it)."""
         chunks = pages(group.entries, self.config.per_page)
         feed = None
         if group.kind in ("topics", "tags"):
@@ -492,24 +536,38 @@ class Renderer:
         for number, chunk in enumerate(chunks, start=1):
             path = page_paths[number - 1]
             page_label = self.labels["page_n"].format(n=number)
-            out[self.out_path(path)] = self.page(
-                "group.html",
-                path,
-                group=group,
-                items=chunk,
-                cards=Markup("\n".join(self.card(e.link, e.issue, "h2", False, e) for e in chunk)),
-                number=number,
-                count=len(chunks),
-                page_links=[
-                    (n, page_paths[n - 1] if n else None) for n in page_window(number, len(chunks))
-                ],
-                prev_path=page_paths[number - 2] if number > 1 else None,
-                next_path=page_paths[number] if number < len(chunks) else None,
-                page_title=group.name if number == 1 else f"{group.name} ({page_label})",
-                description=description,
-                feed=feed,
+            out = self.out_path(path)
+            if self.reuse is not None and self.reuse.keep(
+                out,
+                [e.issue for e in chunk],
+                [group.kind, group.slug, group.name, len(group.entries), number, len(chunks)]
+                + [e.link.id for e in chunk],
+            ):
+                yield out, None
+                continue
+            yield (
+                out,
+                self.page(
+                    "group.html",
+                    path,
+                    group=group,
+                    items=chunk,
+                    cards=Markup(
+                        "\n".join(self.card(e.link, e.issue, "h2", False, e) for e in chunk)
+                    ),
+                    number=number,
+                    count=len(chunks),
+                    page_links=[
+                        (n, page_paths[n - 1] if n else None)
+                        for n in page_window(number, len(chunks))
+                    ],
+                    prev_path=page_paths[number - 2] if number > 1 else None,
+                    next_path=page_paths[number] if number < len(chunks) else None,
+                    page_title=group.name if number == 1 else f"{group.name} ({page_label})",
+                    description=description,
+                    feed=feed,
+                ),
             )
-        return out
 
     def render_sitemap(self, page_paths: Iterable[str]) -> bytes:
         """A sitemap of every HTML page but the 404 page."""

@@ -20,6 +20,7 @@ from digest.model import Digest
 
 if TYPE_CHECKING:
     from digest.config import SiteConfig
+    from digest.render import PageReuse
 
 # Readers, renderers and their libraries are imported inside the functions that use
 # them: a build where nothing changed needs none of them, and their import time was
@@ -107,12 +108,17 @@ def content_files(content_dir: Path, folder: str) -> dict[str, bytes]:
 
 
 def iter_outputs(
-    config: SiteConfig, digest: Digest, content_dir: Path, cache_dir: Path | None = None
-) -> Iterator[tuple[str, bytes]]:
+    config: SiteConfig,
+    digest: Digest,
+    content_dir: Path,
+    cache_dir: Path | None = None,
+    reuse: PageReuse | None = None,
+) -> Iterator[tuple[str, bytes | None]]:
     """Every output file of the site: pages as they render, then feeds, search, assets.
 
     Nothing here touches the output folder; `write_outputs` stages what this yields
-    and swaps it in only when all of it has been made.
+    and swaps it in only when all of it has been made. None for a page means "the
+    last build's file is still right" (see `PageReuse`).
     """
     from digest.feeds import render_feeds
     from digest.render import Renderer
@@ -120,7 +126,7 @@ def iter_outputs(
 
     # Read content files first: a bad image is a content error before any rendering.
     assets = merge_outputs(static_files().items(), content_files(content_dir, "images").items())
-    renderer = Renderer(config, digest, template_dirs=_site_templates(content_dir))
+    renderer = Renderer(config, digest, template_dirs=_site_templates(content_dir), reuse=reuse)
     html = Store(cache_dir, "markdown", salt=config.base_path)
     renderer.prerender(html)
     html.save()
@@ -187,17 +193,33 @@ def build(
         config = replace(config, base_url=base_url if base_url.endswith("/") else base_url + "/")
     parsed = Store(cache_dir, "parsed", salt=fingerprint(config.taxonomy, config.title_pattern))
     report(1, 3, "reading issues")
-    loaded = load_digest(content_dir, config, drafts=drafts, cache=parsed)
+    issue_keys: dict[str, str] = {}
+    loaded = load_digest(content_dir, config, drafts=drafts, cache=parsed, keys_out=issue_keys)
+    from digest.render import PageReuse
+
+    site_key = fingerprint(
+        config, tree_stats(*_site_templates(content_dir), asset_dir("templates")), drafts
+    )
+    # Pages of the last build are reused only if that build is what the folder holds.
+    same_folder = last is not None and _marker(out_dir) == last["marker"]
+    reuse = PageReuse(
+        site_key,
+        issue_keys,
+        last.get("pages", {}) if same_folder and last is not None else {},
+        lambda path: (out_dir / path).is_file(),
+    )
     report(2, 3, "rendering Markdown")
 
-    def counted(pairs: Iterable[tuple[str, bytes]]) -> Iterator[tuple[str, bytes]]:
+    def counted(
+        pairs: Iterable[tuple[str, bytes | None]],
+    ) -> Iterator[tuple[str, bytes | None]]:
         for number, pair in enumerate(pairs, start=1):
             if number % 100 == 0:
                 report(3, 3, f"writing pages and feeds: {number} files")
             yield pair
 
     outputs = write_outputs(
-        counted(iter_outputs(config, loaded.digest, content_dir, cache_dir)), out_dir
+        counted(iter_outputs(config, loaded.digest, content_dir, cache_dir, reuse)), out_dir
     )
     marker = _marker(out_dir)
     parsed.save()
@@ -213,6 +235,7 @@ def build(
                 "issues": issues,
                 "links": links,
                 "kinds": count_kinds(outputs),
+                "pages": reuse.keys,
             }
         }
     )
@@ -303,7 +326,7 @@ def _alive(pid: int) -> bool:
 
 
 def write_outputs(
-    outputs: Mapping[str, bytes] | Iterable[tuple[str, bytes]], out_dir: Path
+    outputs: Mapping[str, bytes] | Iterable[tuple[str, bytes | None]], out_dir: Path
 ) -> list[str]:
     """Write the whole site into a sibling folder, then swap it in by rename.
 
@@ -336,8 +359,8 @@ def write_outputs(
                 target.parent.mkdir(parents=True, exist_ok=True)
                 made.add(target.parent)
             previous = out_dir / path
-            if _same_bytes(previous, data):
-                os.link(previous, target)
+            if data is None or _same_bytes(previous, data):
+                os.link(previous, target)  # kept as it was: same inode, same mtime
             else:
                 target.write_bytes(data)
         (tmp / SITE_MARKER).write_text("built by digest; this folder is replaced on every build\n")

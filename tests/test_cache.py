@@ -139,3 +139,31 @@ def test_corrupt_cache_is_a_miss_not_an_error(tmp_path: Path) -> None:
     cold = tmp_path / "cold"
     build(content, cold, use_cache=False)
     assert files(out) == files(cold) != expected
+
+
+def test_an_edit_renders_only_the_pages_it_touches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digest.render import Renderer
+
+    content = make_site(tmp_path)
+    out = tmp_path / "_site"
+    build(content, out)
+    rendered: list[str] = []
+    page = Renderer.page
+
+    def counting(self: Renderer, template: str, path: str, **context: object) -> bytes:
+        rendered.append(path)
+        return page(self, template, path, **context)
+
+    monkeypatch.setattr(Renderer, "page", counting)
+    # Edit the newest issue: its page and the group pages listing its links re-render.
+    edit_issue(content)
+    build(content, out)
+    assert "issues/2023-01/" in rendered
+    assert "issues/2022-11/" not in rendered and "issues/2022-12/" not in rendered
+    assert "tags/rlhf/" not in rendered  # no link of the edited issue is tagged rlhf
+    assert "tags/llm/" in rendered  # one is
+    cold = tmp_path / "cold"
+    build(content, cold, use_cache=False)
+    assert files(out) == files(cold)
