@@ -34,6 +34,14 @@ def is_safe_url(url: str) -> bool:
     return scheme is None or scheme in SAFE_SCHEMES
 
 
+def _resolve(token: Token, attr: str, env: EnvType, keep: tuple[str, ...]) -> None:
+    """Point a content-relative `href`/`src` at the site, under the base in `env`."""
+    value = str(token.attrGet(attr) or "")
+    base = env.get("base")
+    if base and url_scheme(value) is None and not value.startswith(keep):
+        token.attrSet(attr, resolve_site_url(value, base))
+
+
 def _render_link_open(
     renderer: RendererHTML,
     tokens: Sequence[Token],
@@ -41,11 +49,7 @@ def _render_link_open(
     options: OptionsDict,
     env: EnvType,
 ) -> str:
-    token = tokens[idx]
-    href = str(token.attrGet("href") or "")
-    base = env.get("base")
-    if base and url_scheme(href) is None and not href.startswith(("#", "//")):
-        token.attrSet("href", resolve_site_url(href, base))
+    _resolve(tokens[idx], "href", env, keep=("#", "//"))
     return renderer.renderToken(tokens, idx, options, env)
 
 
@@ -56,12 +60,8 @@ def _render_image(
     options: OptionsDict,
     env: EnvType,
 ) -> str:
-    token = tokens[idx]
-    src = str(token.attrGet("src") or "")
-    base = env.get("base")
-    if base and url_scheme(src) is None and not src.startswith("//"):
-        token.attrSet("src", resolve_site_url(src, base))
-    token.attrSet("loading", "lazy")
+    _resolve(tokens[idx], "src", env, keep=("//",))
+    tokens[idx].attrSet("loading", "lazy")
     return renderer.image(tokens, idx, options, env)
 
 
