@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from digest import __version__
-from digest.errors import ContentErrors, Diagnostic, sort_key
+from digest.errors import ContentErrors, Diagnostic, plural, sort_key
 
 if TYPE_CHECKING:
     from digest.model import Issue
@@ -63,11 +63,6 @@ def format_diagnostic(d: Diagnostic, colour: bool) -> str:
         elif line.startswith("      | ") and line.rstrip().endswith("^"):
             lines[i] = line[:-1] + paint("^", "green", True)
     return "\n".join(lines)
-
-
-def plural(n: int, word: str) -> str:
-    """`1 issue`, `2 issues`."""
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def count_line(diagnostics: Sequence[Diagnostic]) -> str:

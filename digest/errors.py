@@ -63,6 +63,11 @@ class ContentErrors(Exception):
         super().__init__("\n".join(d.format() for d in self.diagnostics))
 
 
+def plural(n: int, word: str) -> str:
+    """`1 issue`, `2 issues`."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
     """Order diagnostics by file, then position, so output is stable."""
     return (d.path, d.line, d.col, d.message)

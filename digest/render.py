@@ -265,9 +265,7 @@ class Renderer:
         key = (text, page)
         cached = self._md_cache.get(key)
         if cached is None:
-            html = self._html.get((False, text))
-            if html is None:
-                html = self._html[False, text] = markup.render_block(text, self.base_path)
+            html = self.html(text)
             if page:
                 html = html.replace(' href="#', f' href="{page}#')
             cached = self._md_cache[key] = Markup(html)
@@ -275,10 +273,7 @@ class Renderer:
 
     def md_inline(self, text: str) -> Markup:
         """Inline Markdown (titles) -> safe HTML, without links: a title is a link itself."""
-        html = self._html.get((True, text))
-        if html is None:
-            html = self._html[True, text] = markup.render_inline(text, self.base_path)
-        return Markup(_ANCHOR_TAG.sub("", html))
+        return Markup(_ANCHOR_TAG.sub("", self.html(text, inline=True)))
 
     def html(self, text: str, inline: bool = False) -> str:
         """Rendered Markdown (site-rooted URLs), from the prerendered cache when there."""
@@ -442,10 +437,6 @@ class Renderer:
     def out_path(path: str) -> str:
         """Site path of a page -> its output file (`issues/x/` -> `issues/x/index.html`)."""
         return path + "index.html" if path.endswith("/") or path == "" else path
-
-    def render_pages(self) -> dict[str, bytes]:
-        """Every HTML page and the sitemap, robots.txt and 404 page, as a dict."""
-        return {path: data for path, data in self.iter_pages() if data is not None}
 
     def iter_pages(self) -> Iterator[tuple[str, bytes | None]]:
         """Every HTML page, then the sitemap, robots.txt and 404 page, one at a time.

@@ -31,7 +31,7 @@ from urllib.parse import SplitResult, unquote, urlsplit
 
 from digest.assets import asset_dir
 from digest.config import load_config
-from digest.errors import ContentErrors, Diagnostic
+from digest.errors import ContentErrors, Diagnostic, plural
 from digest.load import display_path
 from digest.site import SITE_MARKER, OutputError, build
 
@@ -425,13 +425,22 @@ class DevServer:
             errors = [f"error: {exc}"]
             print(errors[0], file=sys.stderr)
         except Exception as exc:  # a template or asset mistake must not stop the server
-            traceback.print_exc()
-            errors = [_describe(exc)]
+            import jinja2
+
+            if isinstance(exc, jinja2.TemplateError):
+                from digest.render import template_error
+
+                diagnostic = template_error(exc)
+                self.report([diagnostic])
+                errors = [diagnostic.format()]
+            else:
+                traceback.print_exc()
+                errors = [_describe(exc)]
         else:
             self.report(result.warnings)
             issues, links = result.issues, result.links
             print(
-                f"built {_plural(issues, 'issue')}, {_plural(links, 'link')} "
+                f"built {plural(issues, 'issue')}, {plural(links, 'link')} "
                 f"in {time.perf_counter() - start:.2f}s",
                 flush=True,
             )
@@ -503,10 +512,6 @@ class DevServer:
                 # inotify limits run out on busy machines; polling is slower but works.
                 print(f"warning: cannot watch files ({exc}); polling instead", file=sys.stderr)
                 polling = True
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _describe(exc: Exception) -> str:

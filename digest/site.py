@@ -222,6 +222,7 @@ def build(
         counted(iter_outputs(config, loaded.digest, content_dir, cache_dir, reuse)), out_dir
     )
     marker = _marker(out_dir)
+    kinds = count_kinds(outputs)
     parsed.save()
     issues = len(loaded.digest.issues)
     links = sum(len(i.all_links()) for i in loaded.digest.issues)
@@ -234,7 +235,7 @@ def build(
                 "files": len(outputs),
                 "issues": issues,
                 "links": links,
-                "kinds": count_kinds(outputs),
+                "kinds": kinds,
                 "pages": reuse.keys,
             }
         }
@@ -247,7 +248,7 @@ def build(
         time.perf_counter() - start,
         issues,
         links,
-        count_kinds(outputs),
+        kinds,
     )
 
 
