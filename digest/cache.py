@@ -18,7 +18,7 @@ from typing import Any
 from digest import __version__
 
 CACHE_DIR_NAME = ".digest-cache"
-_FORMAT = 1
+_FORMAT = 2
 _MAGIC = b"DGC1"
 
 
@@ -95,23 +95,25 @@ def code_identity() -> str:
 
 
 class Store:
-    """One pickled dict on disk, loaded lazily and saved atomically.
+    """One dict on disk, loaded lazily and saved atomically; each value pickled on its own.
 
-    The tool version and a caller-given salt are part of the file's identity, so an
-    upgrade or a config change starts from an empty store instead of reading stale data.
+    Values stay pickled until asked for, so a build that changed one issue neither
+    unpickles what it does not use nor pickles again what it did not change: saving
+    writes the bytes it read. The tool version and a caller-given salt are part of
+    the file's identity, so an upgrade or a config change starts from an empty store.
     """
 
     def __init__(self, folder: Path | None, name: str, salt: str = "") -> None:
         self.key = _secret() if folder is not None else None
         self.path = folder / f"{name}.pickle" if folder is not None and self.key else None
         self.identity = (_FORMAT, code_identity(), salt)
-        self._data: dict[Any, Any] | None = None
+        self._data: dict[Any, bytes] | None = None
         self._used: set[Any] = set()
         self.dirty = False
 
     @property
-    def data(self) -> dict[Any, Any]:
-        """The stored dict (empty if absent, unreadable or from another version)."""
+    def data(self) -> dict[Any, bytes]:
+        """The stored dict of pickled values (empty if absent, unreadable or stale)."""
         if self._data is None:
             self._data = {}
             if self.path is not None and self.key is not None:
@@ -131,28 +133,35 @@ class Store:
 
     def get(self, key: Any) -> Any:
         """The value for `key`, or None; marks the key as used this run."""
-        value = self.data.get(key)
-        if value is not None:
-            self._used.add(key)
+        blob = self.data.get(key)
+        if blob is None:
+            return None
+        try:
+            value = pickle.loads(blob)
+        except Exception:  # signed but unreadable (say, a class that changed): a miss
+            return None
+        self._used.add(key)
         return value
 
     def put(self, key: Any, value: Any) -> None:
         """Store `value` under `key` (kept by the next save)."""
-        self.data[key] = value
+        self.data[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         self._used.add(key)
         self.dirty = True
 
     def replace(self, data: dict[Any, Any]) -> None:
         """Replace the whole dict (for stores that are rewritten on every build)."""
-        self._data = dict(data)
-        self._used = set(data)
+        self._data = {}
+        self._used = set()
+        for key, value in data.items():
+            self.put(key, value)
         self.dirty = True
 
     def save(self, prune: bool = True) -> None:
         """Write the store atomically; with `prune`, drop entries not used this run."""
         if self.path is None or self.key is None or self._data is None:
             return
-        if prune and set(self._data) != self._used:
+        if prune and len(self._used) != len(self._data):
             self._data = {k: v for k, v in self._data.items() if k in self._used}
             self.dirty = True
         if not self.dirty:

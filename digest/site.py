@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from digest.assets import asset_dir, static_files
 from digest.cache import Store, cache_dir_for, fingerprint, tree_stats
@@ -218,9 +218,14 @@ def build(
                 report(3, 3, f"writing pages and feeds: {number} files")
             yield pair
 
-    outputs = write_outputs(
-        counted(iter_outputs(config, loaded.digest, content_dir, cache_dir, reuse)), out_dir
+    spare_dir = cache_dir / SPARE_NAME if cache_dir is not None else None
+    written = write_outputs(
+        counted(iter_outputs(config, loaded.digest, content_dir, cache_dir, reuse)),
+        out_dir,
+        spare=_spare(spare_dir, last if same_folder else None),
+        keep_old=spare_dir,
     )
+    outputs = written.paths
     marker = _marker(out_dir)
     kinds = count_kinds(outputs)
     parsed.save()
@@ -237,6 +242,17 @@ def build(
                 "links": links,
                 "kinds": kinds,
                 "pages": reuse.keys,
+                "paths": outputs,
+                "fresh": written.fresh,
+                # The replaced site, now the spare, is the one the last build left.
+                "spare": (
+                    {"marker": last["marker"], "paths": last.get("paths", ())}
+                    if same_folder
+                    and last is not None
+                    and spare_dir is not None
+                    and _marker(spare_dir) == last["marker"]
+                    else None
+                ),
             }
         }
     )
@@ -250,6 +266,49 @@ def build(
         links,
         kinds,
     )
+
+
+SPARE_NAME = "site-previous"
+"""The build before last, inside the cache folder (see `Spare`)."""
+
+
+def _spare(folder: Path | None, last: dict[str, Any] | None) -> Spare | None:
+    """The spare site the last build left; if it is not as recorded, its files as found.
+
+    An unrecorded spare (say, after an upgrade) is still worth reusing for its
+    folders: on some disks removing thousands of folders takes seconds.
+    """
+    if folder is None or not folder.is_dir() or folder.is_symlink():
+        return None
+    spare = last.get("spare") if last is not None else None
+    if last is not None and spare and _marker(folder) == spare["marker"]:
+        return Spare(folder, frozenset(last["paths"]) - last["fresh"], frozenset(spare["paths"]))
+    try:
+        found = _walk_files(folder)
+    except OSError:
+        return None
+    return Spare(folder, frozenset(), frozenset(found)) if found is not None else None
+
+
+def _walk_files(root: Path) -> list[str] | None:
+    """Relative paths of the files under `root`; None if anything but files and folders."""
+    found: list[str] = []
+    stack = [""]
+    while stack:
+        prefix = stack.pop()
+        with os.scandir(root / prefix if prefix else root) as entries:
+            for entry in entries:
+                rel = f"{prefix}{entry.name}"
+                if entry.is_symlink():
+                    return None
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(rel + "/")
+                elif entry.is_file(follow_symlinks=False):
+                    if rel != SITE_MARKER:
+                        found.append(rel)
+                else:
+                    return None
+    return found
 
 
 FEED_NAMES = ("feed.xml", "atom.xml", "feed.json", "links.xml", "feeds.opml")
@@ -326,13 +385,41 @@ def _alive(pid: int) -> bool:
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class Spare:
+    """The build before last, kept (hard-linked) so the next build rewrites only changes.
+
+    `same` are the paths whose file there is the live site's own inode: the next
+    build need not touch them if they stay unchanged. `paths` is everything it holds.
+    """
+
+    path: Path
+    same: frozenset[str]
+    paths: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What `write_outputs` did: every output path, and those given new bytes."""
+
+    paths: list[str]
+    fresh: frozenset[str]
+
+
 def write_outputs(
-    outputs: Mapping[str, bytes] | Iterable[tuple[str, bytes | None]], out_dir: Path
-) -> list[str]:
+    outputs: Mapping[str, bytes] | Iterable[tuple[str, bytes | None]],
+    out_dir: Path,
+    spare: Spare | None = None,
+    keep_old: Path | None = None,
+) -> Written:
     """Write the whole site into a sibling folder, then swap it in by rename.
 
     Files whose bytes did not change are hard-linked from the previous build, so
-    their mtimes stay put and deploys that sync by time stay small.
+    their mtimes stay put and deploys that sync by time stay small. With `spare`
+    (the build before last) that folder is brought up to date instead of a new one
+    being made: on a large site, making and deleting thousands of folders was most
+    of an editor's rebuild. With `keep_old`, the replaced site is moved there (to be
+    the next build's spare) instead of deleted.
     """
     out_dir = out_dir.absolute()
     if out_dir.exists() and (
@@ -345,39 +432,126 @@ def write_outputs(
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     clean_leftovers(out_dir)
     tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
-    tmp.mkdir()
+    same: frozenset[str] = frozenset()
+    stale: set[str] = set()
+    if spare is not None and _claim(spare.path, tmp):
+        # From here a killed build leaves only a scratch folder, cleaned next time.
+        same, stale = spare.same, set(spare.paths)
+    else:
+        tmp.mkdir()
     try:
-        made: set[Path] = set()
         written: set[str] = set()
+        fresh: set[str] = set()
         pairs = outputs.items() if isinstance(outputs, Mapping) else outputs
         for path, data in pairs:
             _check_path(path)
             if path in written:
                 raise OutputError(f"two outputs for the same path: {path}")
             written.add(path)
-            target = tmp / path
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
+            stale.discard(path)
             previous = out_dir / path
             if data is None or _same_bytes(previous, data):
-                os.link(previous, target)  # kept as it was: same inode, same mtime
+                if path not in same or not _same_file(tmp / path, previous):
+                    # Same inode, same mtime: kept as it was.
+                    _place(tmp / path, previous, None)
             else:
-                target.write_bytes(data)
-        (tmp / SITE_MARKER).write_text("built by digest; this folder is replaced on every build\n")
+                fresh.add(path)
+                _place(tmp / path, None, data)
+        for path in sorted(stale):
+            _remove(tmp, path)
+        marker = tmp / SITE_MARKER
+        marker.unlink(missing_ok=True)  # a new inode: the marker identifies this build
+        marker.write_text("built by digest; this folder is replaced on every build\n")
         if out_dir.exists():
             if not _exchange(tmp, out_dir):
                 old = out_dir.parent / f".{out_dir.name}.tmp-old-{os.getpid()}"
                 out_dir.rename(old)
                 tmp.rename(out_dir)
                 tmp = old
-            shutil.rmtree(tmp, ignore_errors=True)
+            if keep_old is None or not _claim(tmp, keep_old):
+                shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.rename(out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return sorted(written)
+    return Written(sorted(written), frozenset(fresh))
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """True when both paths are the same inode (a spare's file still the live one)."""
+    try:
+        return os.stat(a).st_ino == os.stat(b).st_ino
+    except OSError:
+        return False
+
+
+def _claim(source: Path, target: Path) -> bool:
+    """Move folder `source` to `target` (replacing a leftover there); False if impossible."""
+    try:
+        if target.exists():
+            shutil.rmtree(target)
+        source.rename(target)
+    except OSError:
+        return False
+    return True
+
+
+def _place(target: Path, link_from: Path | None, data: bytes | None) -> None:
+    """Make the file `target` (a hard link to `link_from`, or `data`), replacing what is there.
+
+    A fresh inode every time: a file there may be a hard link to the live site's.
+    """
+    try:
+        target.unlink()
+    except FileNotFoundError:
+        pass
+    except IsADirectoryError:
+        shutil.rmtree(target)
+    except NotADirectoryError:
+        pass  # a parent is a file; `_parents` below replaces it
+    for attempt in (1, 2):
+        try:
+            if link_from is not None:
+                os.link(link_from, target)
+            else:
+                target.write_bytes(data or b"")
+            return
+        except (FileNotFoundError, NotADirectoryError):
+            if attempt == 2:
+                raise
+            _parents(target)
+
+
+def _parents(target: Path) -> None:
+    """Create `target`'s folders, removing files that stand where a folder must be."""
+    missing = []
+    parent = target.parent
+    while not parent.is_dir():
+        missing.append(parent)
+        parent = parent.parent
+    for folder in reversed(missing):
+        if folder.is_symlink() or folder.exists():
+            folder.unlink()
+        folder.mkdir()
+
+
+def _remove(root: Path, path: str) -> None:
+    """Delete output `path` under `root`, and the folders it leaves empty."""
+    target = root / path
+    try:
+        target.unlink()
+    except FileNotFoundError:
+        return
+    except IsADirectoryError:
+        return  # a folder of this build's files now stands there
+    parent = target.parent
+    while parent != root:
+        try:
+            parent.rmdir()
+        except OSError:
+            return
+        parent = parent.parent
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:

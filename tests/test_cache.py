@@ -167,3 +167,63 @@ def test_an_edit_renders_only_the_pages_it_touches(
     cold = tmp_path / "cold"
     build(content, cold, use_cache=False)
     assert files(out) == files(cold)
+
+
+def test_a_chain_of_changes_equals_cold_builds_each_time(tmp_path: Path) -> None:
+    # From the third build on, the build before last (the spare in the cache folder)
+    # is brought up to date instead of a new folder being made: check each step.
+    content = make_site(tmp_path / "warm")
+    out = tmp_path / "warm" / "_site"
+    build(content, out)
+    applied: list[str] = []
+    for change in ["edit", "add", "delete", "config", "template", "edit", "touch", "rename"]:
+        CHANGES[change](content)
+        applied.append(change)
+        before = {p: p.stat().st_mtime_ns for p in out.rglob("*.css")}
+        build(content, out)
+        cold_content = make_site(tmp_path / f"cold-{len(applied)}")
+        for name in applied:
+            CHANGES[name](cold_content)
+        cold_out = tmp_path / f"cold-{len(applied)}" / "_site"
+        build(cold_content, cold_out, use_cache=False)
+        assert files(out) == files(cold_out), applied
+        assert {p: p.stat().st_mtime_ns for p in out.rglob("*.css")} == before
+    spare = tmp_path / "warm" / ".digest-cache" / "site-previous"
+    assert (spare / "static" / "style.css").stat().st_ino == (
+        out / "static" / "style.css"
+    ).stat().st_ino
+
+
+@pytest.mark.parametrize("damage", ["delete", "marker", "folder", "symlink"])
+def test_a_damaged_spare_is_only_slower(tmp_path: Path, damage: str) -> None:
+    content = make_site(tmp_path / "warm")
+    out = tmp_path / "warm" / "_site"
+    build(content, out)
+    edit_issue(content)
+    build(content, out)
+    spare = tmp_path / "warm" / ".digest-cache" / "site-previous"
+    if damage == "delete":
+        (spare / "static" / "style.css").unlink()
+        (spare / "archive" / "index.html").unlink()
+    elif damage == "marker":
+        (spare / SITE_MARKER).write_text("someone else's")
+    elif damage == "folder":
+        shutil.rmtree(spare)
+    else:
+        # A spare not as recorded is checked before use: a planted symlink must not
+        # lead the build's writes out of it. (A recorded one is trusted like the
+        # output folder itself: only this user's builds write either.)
+        (spare / SITE_MARKER).write_text("planted")
+        outside = tmp_path / "outside"
+        outside.mkdir()
+        shutil.rmtree(spare / "tags")
+        (spare / "tags").symlink_to(outside, target_is_directory=True)
+    add_issue(content)
+    build(content, out)
+    cold_content = make_site(tmp_path / "cold")
+    edit_issue(cold_content)
+    add_issue(cold_content)
+    build(cold_content, tmp_path / "cold" / "_site", use_cache=False)
+    assert files(out) == files(tmp_path / "cold" / "_site")
+    if damage == "symlink":
+        assert list((tmp_path / "outside").iterdir()) == []
