@@ -108,6 +108,7 @@ class Store:
         self.path = folder / f"{name}.pickle" if folder is not None and self.key else None
         self.identity = (_FORMAT, code_identity(), salt)
         self._data: dict[Any, bytes] | None = None
+        self._objects: dict[Any, tuple[bytes, Any]] = {}
         self._used: set[Any] = set()
         self.dirty = False
 
@@ -117,6 +118,12 @@ class Store:
         if self._data is None:
             self._data = {}
             if self.path is not None and self.key is not None:
+                remembered = _MEMORY.get(self.path)
+                if remembered is not None and remembered[0] == (_stat(self.path), self.identity):
+                    # This process wrote or read that very file: `digest serve`
+                    # rebuilds skip reading, checking and unpickling it again.
+                    self._data, self._objects = remembered[1], remembered[2]
+                    return self._data
                 try:
                     blob = self.path.read_bytes()
                     signature, payload = blob[4:36], blob[36:]
@@ -127,25 +134,39 @@ class Store:
                         identity, data = pickle.loads(payload)
                         if identity == self.identity and isinstance(data, dict):
                             self._data = data
+                            self._remember()
                 except Exception:  # any unreadable cache is just a miss
                     self._data = {}
         return self._data
+
+    def _remember(self) -> None:
+        if self.path is not None and self._data is not None:
+            _MEMORY.pop(self.path, None)
+            _MEMORY[self.path] = ((_stat(self.path), self.identity), self._data, self._objects)
+            while len(_MEMORY) > _MEMORY_SIZE:  # one site's stores; forget older sites
+                del _MEMORY[next(iter(_MEMORY))]
 
     def get(self, key: Any) -> Any:
         """The value for `key`, or None; marks the key as used this run."""
         blob = self.data.get(key)
         if blob is None:
             return None
-        try:
-            value = pickle.loads(blob)
-        except Exception:  # signed but unreadable (say, a class that changed): a miss
-            return None
+        known = self._objects.get(key)
+        if known is not None and known[0] is blob:
+            value = known[1]  # unpickled by an earlier build of this process
+        else:
+            try:
+                value = pickle.loads(blob)
+            except Exception:  # signed but unreadable (say, a class that changed): a miss
+                return None
+            self._objects[key] = (blob, value)
         self._used.add(key)
         return value
 
     def put(self, key: Any, value: Any) -> None:
         """Store `value` under `key` (kept by the next save)."""
-        self.data[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        blob = self.data[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        self._objects[key] = (blob, value)
         self._used.add(key)
         self.dirty = True
 
@@ -177,3 +198,19 @@ class Store:
             Path(tmp).unlink(missing_ok=True)
             raise
         self.dirty = False
+        if len(self._objects) > len(self._data):
+            self._objects = {k: v for k, v in self._objects.items() if k in self._data}
+        self._remember()
+
+
+_MEMORY: dict[Path, tuple[tuple[tuple[int, int, int] | None, object], dict[Any, bytes], Any]] = {}
+"""Stores this process read or wrote, by path, with the file's identity at the time."""
+_MEMORY_SIZE = 8
+
+
+def _stat(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)

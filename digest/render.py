@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -155,6 +155,8 @@ class PageReuse:
 
 def template_error(exc: jinja2.TemplateError) -> Diagnostic:
     """A template mistake as a diagnostic at the template's file and line."""
+    if isinstance(exc, TemplateFailed):
+        return exc.diagnostic
     filename = getattr(exc, "filename", None)
     lineno = getattr(exc, "lineno", None)
     if not (filename and lineno):
@@ -193,6 +195,53 @@ def _render_markdown(job: tuple[list[tuple[bool, str]], str]) -> list[str]:
         markup.render_inline(text, base) if inline else markup.render_block(text, base)
         for inline, text in texts
     ]
+
+
+PageJob = Callable[[], bytes]
+"""How to render one page, given everything it needs (see `Renderer.page_jobs`)."""
+
+PARALLEL_PAGES = 400
+"""Pages to render before forking workers pays for itself."""
+
+_FORKED_JOBS: list[PageJob] = []
+"""The page jobs, inherited by forked workers (the jobs themselves are never pickled)."""
+
+
+class TemplateFailed(jinja2.TemplateError):
+    """A template error in a worker process, already located (tracebacks stay there)."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+def _render_range(bounds: tuple[int, int]) -> list[bytes] | Diagnostic:
+    try:
+        return [_FORKED_JOBS[i]() for i in range(*bounds)]
+    except jinja2.TemplateError as exc:
+        return template_error(exc)
+
+
+def _render_forked(jobs: list[PageJob], workers: int) -> Iterator[bytes]:
+    """Render `jobs` in forked processes, yielding pages in order as they arrive."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    _FORKED_JOBS[:] = jobs
+    # Small chunks, so the pages of long groups and the cards they share spread
+    # evenly, and the first pages reach the writer early.
+    size = 16
+    ranges = [(i, min(i + size, len(jobs))) for i in range(0, len(jobs), size)]
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    try:
+        for part in pool.map(_render_range, ranges):
+            if isinstance(part, Diagnostic):
+                raise TemplateFailed(part)
+            yield from part
+    finally:
+        # On an error (or a consumer that stops early) the rest is not rendered.
+        pool.shutdown(wait=True, cancel_futures=True)
+        _FORKED_JOBS.clear()
 
 
 class Renderer:
@@ -438,27 +487,34 @@ class Renderer:
         """Site path of a page -> its output file (`issues/x/` -> `issues/x/index.html`)."""
         return path + "index.html" if path.endswith("/") or path == "" else path
 
-    def iter_pages(self) -> Iterator[tuple[str, bytes | None]]:
+    def iter_pages(self, workers: int = 1) -> Iterator[tuple[str, bytes | None]]:
         """Every HTML page, then the sitemap, robots.txt and 404 page, one at a time.
 
         A generator, so a large site's pages go to disk as they are made instead of
-        all sitting in memory at once.
+        all sitting in memory at once. With `workers` > 1 and many pages to render,
+        forked processes render them while this one writes what they have made.
         """
-        paths: list[str] = []
-        for path, data in self._iter_pages():
-            paths.append(path)
-            yield path, data
-        yield "sitemap.xml", self.render_sitemap(paths)
+        jobs = list(self.page_jobs())
+        todo = [job for _, job in jobs if job is not None]
+        if workers > 1 and len(todo) >= PARALLEL_PAGES:
+            rendered = _render_forked(todo, workers)
+        else:
+            rendered = (job() for job in todo)
+        for path, job in jobs:
+            yield path, None if job is None else next(rendered)
+        yield "sitemap.xml", self.render_sitemap(path for path, _ in jobs)
         yield (
             "robots.txt",
             (f"User-agent: *\nAllow: /\n\nSitemap: {self.abs_url('sitemap.xml')}\n".encode()),
         )
 
-    def _iter_pages(self) -> Iterator[tuple[str, bytes | None]]:
+    def page_jobs(self) -> Iterator[tuple[str, PageJob | None]]:
+        """Every HTML page as (output path, how to render it); None: keep the last build's."""
         issues = self.digest.issues
         yield (
             "index.html",
-            self.page(
+            partial(
+                self.page,
                 "index.html",
                 "",
                 latest=issues[0] if issues else None,
@@ -477,7 +533,8 @@ class Renderer:
                 continue
             yield (
                 out,
-                self.page(
+                partial(
+                    self.page,
                     "issue.html",
                     path,
                     issue=issue,
@@ -492,12 +549,19 @@ class Renderer:
             by_year.setdefault(issue.date.year, []).append(issue)
         yield (
             "archive/index.html",
-            self.page("archive.html", "archive/", years=by_year, page_title=self.labels["archive"]),
+            partial(
+                self.page,
+                "archive.html",
+                "archive/",
+                years=by_year,
+                page_title=self.labels["archive"],
+            ),
         )
         for kind in GROUP_KINDS:
             yield (
                 f"{kind}/index.html",
-                self.page(
+                partial(
+                    self.page,
                     "groups.html",
                     f"{kind}/",
                     kind=kind,
@@ -506,14 +570,17 @@ class Renderer:
                 ),
             )
             for group in self.groups[kind]:
-                yield from self.render_group(group)
+                yield from self.group_jobs(group)
         yield (
             "search/index.html",
-            self.page("search.html", "search/", page_title=self.labels["search"]),
+            partial(self.page, "search.html", "search/", page_title=self.labels["search"]),
         )
-        yield "404.html", self.page("404.html", "404.html", page_title=self.labels["not_found"])
+        yield (
+            "404.html",
+            partial(self.page, "404.html", "404.html", page_title=self.labels["not_found"]),
+        )
 
-    def render_group(self, group: Group) -> Iterator[tuple[str, bytes | None]]:
+    def group_jobs(self, group: Group) -> Iterator[tuple[str, PageJob | None]]:
         """The paginated pages of one section, topic, tag or source (None: reuse it)."""
         chunks = pages(group.entries, self.config.per_page)
         feed = None
@@ -538,14 +605,11 @@ class Renderer:
                 continue
             yield (
                 out,
-                self.page(
-                    "group.html",
+                partial(
+                    self.group_page,
                     path,
                     group=group,
                     items=chunk,
-                    cards=Markup(
-                        "\n".join(self.card(e.link, e.issue, "h2", False, e) for e in chunk)
-                    ),
                     number=number,
                     count=len(chunks),
                     page_links=[
@@ -559,6 +623,11 @@ class Renderer:
                     feed=feed,
                 ),
             )
+
+    def group_page(self, path: str, items: tuple[Entry, ...], **context: Any) -> bytes:
+        """One page of a group: its cards, then the page chrome around them."""
+        cards = "\n".join(self.card(e.link, e.issue, "h2", False, e) for e in items)
+        return self.page("group.html", path, items=items, cards=Markup(cards), **context)
 
     def render_sitemap(self, page_paths: Iterable[str]) -> bytes:
         """A sitemap of every HTML page but the 404 page."""

@@ -130,7 +130,7 @@ def iter_outputs(
     html = Store(cache_dir, "markdown", salt=config.base_path)
     renderer.prerender(html)
     html.save()
-    yield from renderer.iter_pages()
+    yield from renderer.iter_pages(workers=min(os.cpu_count() or 1, 8))
     yield from render_feeds(config, digest, renderer.groups, renderer).items()
     docs = search_docs(digest, lambda text: html_text(renderer.html(text)))
     yield from build_search_index(docs).items()

@@ -227,3 +227,33 @@ def test_a_damaged_spare_is_only_slower(tmp_path: Path, damage: str) -> None:
     assert files(out) == files(tmp_path / "cold" / "_site")
     if damage == "symlink":
         assert list((tmp_path / "outside").iterdir()) == []
+
+
+def test_a_process_that_rebuilds_reuses_what_it_unpickled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `digest serve` rebuilds in one process: stores it wrote are not read again.
+    import pickle
+
+    import digest.cache
+
+    content = make_site(tmp_path)
+    out = tmp_path / "_site"
+    build(content, out)
+    loads: list[int] = []
+    real_loads = pickle.loads
+
+    def counting_loads(data: bytes, /, **kwargs: object) -> object:
+        loads.append(len(data))
+        return real_loads(data, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(digest.cache.pickle, "loads", counting_loads)
+    edit_issue(content)
+    build(content, out)
+    # The build-state record (rewritten by every build), and at most the edited issue.
+    assert len(loads) <= 2, loads
+    digest.cache._MEMORY.clear()
+    edit_issue(content)  # a no-op edit now; touch so the inputs differ
+    touch_only(content)
+    build(content, out)
+    assert len(loads) > 10  # a fresh process reads every store

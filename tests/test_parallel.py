@@ -1,0 +1,53 @@
+"""Pages rendered by forked workers are the same bytes, and their errors the same diagnostics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from digest import render
+from digest.render import template_error
+from digest.site import build
+
+from .conftest import copy_content
+from .test_cache import files
+
+
+def test_workers_render_the_same_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    content = copy_content(tmp_path / "content")
+    build(content, tmp_path / "one", use_cache=False)  # few pages: rendered in this process
+    forked: list[int] = []
+    real = render._render_forked
+
+    def spy(jobs: list[render.PageJob], workers: int) -> object:
+        forked.append(len(jobs))
+        return real(jobs, max(workers, 2))
+
+    monkeypatch.setattr(render, "PARALLEL_PAGES", 1)
+    monkeypatch.setattr(render, "_render_forked", spy)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    build(content, tmp_path / "two", use_cache=False)
+    assert forked and forked[0] > 20
+    assert files(tmp_path / "two") == files(tmp_path / "one")
+
+
+def test_a_template_error_in_a_worker_is_located(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    content = copy_content(tmp_path / "content")
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "issue.html").write_text(
+        "{% extends 'base.html' %}{% block main %}\n\n{{ nope() }}{% endblock %}"
+    )
+    monkeypatch.setattr(render, "PARALLEL_PAGES", 1)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    with pytest.raises(jinja2.TemplateError) as caught:
+        build(content, tmp_path / "out", use_cache=False)
+    assert isinstance(caught.value, render.TemplateFailed)
+    diagnostic = template_error(caught.value)
+    assert (diagnostic.path, diagnostic.line) == (str(templates / "issue.html"), 3)
+    assert "'nope' is undefined" in diagnostic.message
+    assert not (tmp_path / "out").exists()
