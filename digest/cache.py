@@ -97,6 +97,8 @@ def code_identity() -> str:
 class Store:
     """One dict on disk, loaded lazily and saved atomically; each value pickled on its own.
 
+    (Strings are kept as they are: unpickling tens of thousands one by one costs more.)
+
     Values stay pickled until asked for, so a build that changed one issue neither
     unpickles what it does not use nor pickles again what it did not change: saving
     writes the bytes it read. The tool version and a caller-given salt are part of
@@ -107,14 +109,14 @@ class Store:
         self.key = _secret() if folder is not None else None
         self.path = folder / f"{name}.pickle" if folder is not None and self.key else None
         self.identity = (_FORMAT, code_identity(), salt)
-        self._data: dict[Any, bytes] | None = None
+        self._data: dict[Any, bytes | str] | None = None
         self._objects: dict[Any, tuple[bytes, Any]] = {}
         self._used: set[Any] = set()
         self.dirty = False
 
     @property
-    def data(self) -> dict[Any, bytes]:
-        """The stored dict of pickled values (empty if absent, unreadable or stale)."""
+    def data(self) -> dict[Any, bytes | str]:
+        """The stored dict: pickled values and strings (empty if absent, unreadable or stale)."""
         if self._data is None:
             self._data = {}
             if self.path is not None and self.key is not None:
@@ -151,6 +153,9 @@ class Store:
         blob = self.data.get(key)
         if blob is None:
             return None
+        if isinstance(blob, str):
+            self._used.add(key)
+            return blob  # kept as it is (see `put`)
         known = self._objects.get(key)
         if known is not None and known[0] is blob:
             value = known[1]  # unpickled by an earlier build of this process
@@ -165,8 +170,13 @@ class Store:
 
     def put(self, key: Any, value: Any) -> None:
         """Store `value` under `key` (kept by the next save)."""
-        blob = self.data[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        self._objects[key] = (blob, value)
+        if type(value) is str:
+            # Rendered Markdown: tens of thousands of small strings, cheaper unpickled
+            # with the store than one by one.
+            self.data[key] = value
+        else:
+            blob = self.data[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            self._objects[key] = (blob, value)
         self._used.add(key)
         self.dirty = True
 
@@ -203,7 +213,9 @@ class Store:
         self._remember()
 
 
-_MEMORY: dict[Path, tuple[tuple[tuple[int, int, int] | None, object], dict[Any, bytes], Any]] = {}
+_MEMORY: dict[
+    Path, tuple[tuple[tuple[int, int, int] | None, object], dict[Any, bytes | str], Any]
+] = {}
 """Stores this process read or wrote, by path, with the file's identity at the time."""
 _MEMORY_SIZE = 8
 

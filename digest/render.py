@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections import Counter
@@ -17,7 +18,7 @@ from markupsafe import Markup, escape
 
 from digest import i18n, markup
 from digest.assets import asset_dir
-from digest.cache import Store, fingerprint
+from digest.cache import Store
 from digest.config import SiteConfig
 from digest.errors import Diagnostic
 from digest.model import Digest, Issue, Link, Section, Subtopic
@@ -62,16 +63,6 @@ def entries(digest: Digest) -> list[Entry]:
     return [Entry(i, s, t, link) for i in digest.issues for s, t, link in i.all_links()]
 
 
-def _group_keys(entry: Entry) -> Iterator[tuple[str, str, str]]:
-    yield "sections", entry.section.slug, entry.section.name
-    if entry.subtopic is not None:
-        yield "topics", entry.subtopic.slug, entry.subtopic.name
-    for tag in dict.fromkeys(entry.link.tags):
-        yield "tags", slugify(tag), tag
-    if entry.link.source:
-        yield "sources", slugify(entry.link.source), entry.link.source
-
-
 def collect_groups(all_entries: Iterable[Entry]) -> dict[str, list[Group]]:
     """Group entries by section, subtopic, tag and source; one slug rule for all names.
 
@@ -80,12 +71,25 @@ def collect_groups(all_entries: Iterable[Entry]) -> dict[str, list[Group]]:
     """
     members: dict[tuple[str, str], list[Entry]] = {}
     spellings: dict[tuple[str, str], Counter[str]] = {}
-    for entry in all_entries:
-        for kind, slug, name in _group_keys(entry):
-            if not slug:
-                continue
+    slugs: dict[str, str] = {}  # tens of thousands of links share a few hundred names
+
+    def add(kind: str, name: str, entry: Entry, slug: str | None = None) -> None:
+        if slug is None:
+            slug = slugs.get(name)
+            if slug is None:
+                slug = slugs[name] = slugify(name)
+        if slug:
             members.setdefault((kind, slug), []).append(entry)
             spellings.setdefault((kind, slug), Counter())[name] += 1
+
+    for entry in all_entries:
+        add("sections", entry.section.name, entry, entry.section.slug)
+        if entry.subtopic is not None:
+            add("topics", entry.subtopic.name, entry, entry.subtopic.slug)
+        for tag in dict.fromkeys(entry.link.tags):
+            add("tags", tag, entry)
+        if entry.link.source:
+            add("sources", entry.link.source, entry)
     groups: dict[str, list[Group]] = {kind: [] for kind in GROUP_KINDS}
     for (kind, slug), group_entries in members.items():
         name = min(spellings[kind, slug].items(), key=lambda kv: (-kv[1], kv[0]))[0]
@@ -142,15 +146,29 @@ class PageReuse:
         self.exists = exists
         self.keys: dict[str, str] = {}
         """The key of every keyed page of this build, for the next one."""
+        self._tokens: dict[str, str] = {}
 
-    def keep(self, out: str, issues: Iterable[Issue], parts: Iterable[object]) -> bool:
-        """Record `out`'s key; True when the last build's file for it can be kept."""
-        content = [(i.slug, self.issue_keys.get(i.path)) for i in issues]
-        if any(key is None for _, key in content):
-            return False
-        key = fingerprint(self.site_key, content, list(parts))
-        self.keys[out] = key
-        return self.previous.get(out) == key and self.exists(out)
+    def keep(
+        self, out: str, issues: Iterable[Issue], parts: object, ids: Iterable[str] = ()
+    ) -> bool:
+        """Record `out`'s key; True when the last build's file for it can be kept.
+
+        `parts` are the page's own parameters, `ids` the links it lists (if any).
+        """
+        tokens = []
+        for issue in issues:
+            token = self._tokens.get(issue.path)
+            if token is None:
+                key = self.issue_keys.get(issue.path)
+                if key is None:
+                    return False
+                token = self._tokens[issue.path] = f"{issue.slug}\x1f{key}"
+            tokens.append(token)
+        text = "\x1e".join([self.site_key, repr(parts), *tokens, *ids])
+        # A plain join and one hash: thousands of group pages list 50 links each.
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        self.keys[out] = digest
+        return self.previous.get(out) == digest and self.exists(out)
 
 
 def template_error(exc: jinja2.TemplateError) -> Diagnostic:
@@ -598,8 +616,8 @@ class Renderer:
             if self.reuse is not None and self.reuse.keep(
                 out,
                 [e.issue for e in chunk],
-                [group.kind, group.slug, group.name, len(group.entries), number, len(chunks)]
-                + [e.link.id for e in chunk],
+                (group.kind, group.slug, group.name, len(group.entries), number, len(chunks)),
+                [e.link.id for e in chunk],
             ):
                 yield out, None
                 continue

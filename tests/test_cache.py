@@ -256,4 +256,4 @@ def test_a_process_that_rebuilds_reuses_what_it_unpickled(
     edit_issue(content)  # a no-op edit now; touch so the inputs differ
     touch_only(content)
     build(content, out)
-    assert len(loads) > 10  # a fresh process reads every store
+    assert len(loads) >= 5  # a fresh process reads every store: state, issues, ...
