@@ -66,9 +66,12 @@ def fingerprint(*parts: object) -> str:
     return h.hexdigest()[:32]
 
 
-def tree_stats(*roots: Path) -> list[tuple[str, int, int]]:
-    """(path, size, mtime_ns) of every file under `roots`: cheap change detection."""
-    out: list[tuple[str, int, int]] = []
+def tree_stats(*roots: Path) -> list[tuple[str, int, int, int]]:
+    """(path, size, mtime_ns, ctime_ns) of every file under `roots`: cheap change detection.
+
+    ctime too, since a tool may restore a file's mtime after changing it.
+    """
+    out: list[tuple[str, int, int, int]] = []
     stack = [str(r) for r in roots]
     while stack:
         folder = stack.pop()
@@ -82,9 +85,9 @@ def tree_stats(*roots: Path) -> list[tuple[str, int, int]]:
                     stack.append(entry.path)
                 else:
                     st = entry.stat()
-                    out.append((entry.path, st.st_size, st.st_mtime_ns))
+                    out.append((entry.path, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
             except OSError:
-                out.append((entry.path, -1, -1))
+                out.append((entry.path, -1, -1, -1))
     out.sort()
     return out
 

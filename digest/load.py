@@ -141,6 +141,10 @@ def read_issue_files(
     parsed: list[ParsedIssue] = []
     problems: list[Diagnostic] = []
     todo: list[tuple[str, bytes]] = []
+    # In file order: a parse unchanged since the last build (by its file's stat), or
+    # the position of the file's bytes in `todo`.
+    slots: list[ParsedIssue | int] = []
+    stats: list[tuple[int, int, int, int] | None] = []
     for path in paths:
         shown = display_path(path)
         problem = link_problem(path, root) if root is not None else None
@@ -159,6 +163,13 @@ def read_issue_files(
                 )
             )
             continue
+        unchanged = _unchanged(cache, shown, path)
+        if unchanged is not None:
+            if keys_out is not None:
+                keys_out[shown] = unchanged[0]
+            slots.append(unchanged[1])
+            continue
+        identity = _identity(path)  # before reading: a write after it must not go unseen
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -166,14 +177,50 @@ def read_issue_files(
                 Diagnostic(shown, 1, 1, f"cannot read file: {exc.strerror}", "check the file")
             )
             continue
+        slots.append(len(todo))
         todo.append((shown, data))
-    results = parse_all(todo, config, cache, keys_out)
-    for result in results:
+        stats.append(identity)
+    keys: dict[str, str] = {}
+    results = parse_all(todo, config, cache, keys)
+    if keys_out is not None:
+        keys_out.update(keys)
+    for (shown, _), identity, result in zip(todo, stats, results, strict=True):
+        if isinstance(result, ParsedIssue) and cache is not None:
+            cache.put(("stat", shown), (identity, keys[shown]))
+    for slot in slots:
+        result = slot if isinstance(slot, ParsedIssue) else results[slot]
         if isinstance(result, ParsedIssue):
             parsed.append(result)
         else:
             problems.extend(result)
     return parsed, problems
+
+
+def _identity(path: Path) -> tuple[int, int, int, int] | None:
+    """A file's size, mtime, ctime and inode: any write changes at least one."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def _unchanged(cache: Store | None, shown: str, path: Path) -> tuple[str, ParsedIssue] | None:
+    """The content key and parse of a file not written since the last build, if cached.
+
+    Like the no-change check, this trusts the file system's stat, so a rebuild after
+    editing one issue reads that one file instead of all of them.
+    """
+    if cache is None:
+        return None
+    recorded = cache.get(("stat", shown))
+    if recorded is None or recorded[0] is None or recorded[0] != _identity(path):
+        return None
+    result = cache.get(recorded[1])
+    if not isinstance(result, ParsedIssue):
+        return None
+    cache.get(("stat", shown))  # keep the record
+    return recorded[1], result
 
 
 def check_digest(parsed: list[ParsedIssue]) -> list[Diagnostic]:

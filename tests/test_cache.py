@@ -257,3 +257,18 @@ def test_a_process_that_rebuilds_reuses_what_it_unpickled(
     touch_only(content)
     build(content, out)
     assert len(loads) >= 5  # a fresh process reads every store: state, issues, ...
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_still_seen(tmp_path: Path) -> None:
+    # Unchanged files are known by stat (not read again); ctime catches a restored mtime.
+    content = make_site(tmp_path)
+    out = tmp_path / "_site"
+    build(content, out)
+    issue = content / "issues" / "2023-01.md"
+    st = issue.stat()
+    text = issue.read_text(encoding="utf-8")
+    issue.write_text(text.replace("첫 코멘트", "첫 메모트"), encoding="utf-8")
+    os.utime(issue, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert issue.stat().st_size == st.st_size and issue.stat().st_mtime_ns == st.st_mtime_ns
+    build(content, out)
+    assert "첫 메모트" in (out / "issues" / "2023-01" / "index.html").read_text(encoding="utf-8")
