@@ -8,7 +8,11 @@ the largest of those runs):
 
 - cold:      `digest build --content C --out O --no-cache` with O and the cache deleted;
 - no-change: `digest build --content C --out O` again with nothing changed;
-- one-edit:  append a sentence to the newest issue's last commentary, then build;
+- first-edit: append a sentence to the newest issue's last commentary, then build (once:
+             this rebuild also keeps the replaced site aside as the next one's spare);
+- one-edit:  the same again (an editor's later saves);
+- serve-edit: with --serve, `digest serve` on the corpus: from saving such an edit to the
+             server's "built" line (watcher latency included);
 - hugo:      with --hugo and `hugo` on PATH, `hugo --quiet -s H -d HO` on the equivalent
              Hugo site (`hugo_site.py`), HO deleted before each run.
 
@@ -21,8 +25,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -262,9 +268,16 @@ class SizeBench:
             pass
         elif self.repeat("cold", cold, self.clean).ok and self.once("cache fill", self.build):
             self.repeat("no-change", self.build)
+            # The first rebuild also keeps the replaced site as the next one's spare.
+            first = Measure(self.size, "first-edit", shlex.join(self.build))
+            append_sentence(newest, 0)
+            first.runs.append(measure(self.build, ROOT, self.env, self.args.timeout))
+            self.results.append(first)
             edited = self.repeat("one-edit", self.build, lambda i: append_sentence(newest, i + 1))
             if self.args.verify and edited.ok:
                 self.verify(cold)
+            if self.args.serve:
+                self.serve_edits(newest)
         if self.args.hugo and shutil.which("hugo"):
             site, out = self.base / "hugo", self.base / "hugo_out"
             write_hugo(corpus, site)
@@ -278,6 +291,57 @@ class SizeBench:
         if not self.args.keep:
             rmtree(self.base)
         return self.results
+
+    def serve_edits(self, newest: Path) -> None:
+        """`digest serve`: time from saving an edit to the server's "built" line."""
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        out = self.base / "_serve"
+        cmd = [*shlex.split(self.args.digest), "serve", "--content", str(self.content)]
+        cmd += ["--out", str(out), "--port", str(port)]
+        m = Measure(self.size, "serve-edit", shlex.join(cmd))
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        lines: queue.Queue[str] = queue.Queue()
+
+        def read() -> None:
+            for line in proc.stdout or ():
+                lines.put(line)
+
+        threading.Thread(target=read, daemon=True).start()
+
+        def built() -> bool:
+            deadline = time.perf_counter() + self.args.timeout
+            while time.perf_counter() < deadline:
+                try:
+                    line = lines.get(timeout=1)
+                except queue.Empty:
+                    continue
+                if line.startswith("built "):
+                    return True
+                if "failed" in line:
+                    return False
+            return False
+
+        try:
+            if built():
+                time.sleep(1)  # let the watcher start
+                for i in range(self.args.repeat):
+                    append_sentence(newest, 10_000 + i)
+                    start = time.perf_counter()
+                    ok = built()
+                    took = time.perf_counter() - start
+                    m.runs.append(Run(took, 0.0, 0.0, None, 0 if ok else 1, ""))
+                    time.sleep(0.5)
+            else:
+                m.runs.append(Run(0.0, 0.0, 0.0, None, 1, "serve never finished its first build"))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+        self.results.append(m)
+        self.log(f"serve-edit: {m.best_seconds:.3f} s" if m.ok else "serve-edit: FAILED")
 
     def verify(self, cold: list[str]) -> None:
         """Check the incremental output is byte-identical to a cold build of the same content."""
@@ -314,10 +378,12 @@ def print_table(results: list[Measure]) -> None:
         best = m.best_seconds
         per = None if best is None else best * 1000 / m.size
         runs = f"{len(m.runs)}" if m.ok else "FAIL"
+        timed_only = m.what == "serve-edit"  # a long-running server: wall time only
+        cpu, peak = (None, None) if timed_only else (m.best_cpu_seconds, m.peak_rss_mb)
         print(
             f"{m.size:>7} {m.what:<10} {_fmt(best, '.3f'):>8} "
-            f"{_fmt(m.best_cpu_seconds, '.3f'):>8} {_fmt(per, '.3f'):>9} {runs:>4} "
-            f"{_fmt(m.peak_rss_mb, '.0f'):>11} {_fmt(m.tree_rss_mb, '.0f'):>11}"
+            f"{_fmt(cpu, '.3f'):>8} {_fmt(per, '.3f'):>9} {runs:>4} "
+            f"{_fmt(peak, '.0f'):>11} {_fmt(m.tree_rss_mb, '.0f'):>11}"
         )
     by = {(m.size, m.what): m for m in results}
     for size in sorted({m.size for m in results}):
@@ -330,7 +396,7 @@ def print_table(results: list[Measure]) -> None:
             print(f"{size:>7} digest cold / hugo = {ratio:.2f} (wall), {cpu_ratio:.2f} (cpu)")
     target = {w: by.get((TARGETS_AT, w)) for w in ("cold", "no-change", "one-edit", "hugo")}
     if all(m and m.ok for m in target.values()):
-        print_targets(target)
+        print_targets(target, by.get((TARGETS_AT, "serve-edit")))
     failures = [m for m in results if not m.ok]
     for m in failures:
         last = m.runs[-1] if m.runs else None
@@ -342,7 +408,7 @@ def print_table(results: list[Measure]) -> None:
         print("\n(the corpus is deleted afterwards: rerun with --keep --workdir DIR to inspect it)")
 
 
-def print_targets(m: dict[str, Measure | None]) -> None:
+def print_targets(m: dict[str, Measure | None], serve: Measure | None = None) -> None:
     """Issue #6's targets at 1,000 issues, each with ok or MISS."""
     cold, nochange, edit, hugo = (m[k] for k in ("cold", "no-change", "one-edit", "hugo"))
     assert cold and nochange and edit and hugo
@@ -354,6 +420,9 @@ def print_targets(m: dict[str, Measure | None]) -> None:
         (f"no-change {n * 1000:.0f} ms <= 200 ms", n <= 0.2),
         (f"peak memory {peak:.0f} MB <= 400 MB", peak <= 400),
     ]
+    if serve is not None and serve.ok and serve.best_seconds is not None:
+        s = serve.best_seconds
+        checks.insert(2, (f"serve-edit {s * 1000:.0f} ms <= 300 ms", s <= 0.3))
     print(f"targets at {TARGETS_AT} issues (issue #6):")
     for text, ok in checks:
         print(f"  {'ok  ' if ok else 'MISS'} {text}")
@@ -377,6 +446,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--verify", action="store_true", help="check the one-edit output equals a cold build"
+    )
+    parser.add_argument(
+        "--serve", action="store_true", help="also time edits under `digest serve` (serve-edit)"
     )
     parser.add_argument("--no-digest", action="store_true", help="time only hugo (implies --hugo)")
     parser.add_argument("--workdir", type=Path, help="where corpora go (default: a temp dir)")
