@@ -505,14 +505,18 @@ class Renderer:
         """Site path of a page -> its output file (`issues/x/` -> `issues/x/index.html`)."""
         return path + "index.html" if path.endswith("/") or path == "" else path
 
-    def iter_pages(self, workers: int = 1) -> Iterator[tuple[str, bytes | None]]:
+    def iter_pages(
+        self, workers: int = 1, jobs: list[tuple[str, PageJob | None]] | None = None
+    ) -> Iterator[tuple[str, bytes | None]]:
         """Every HTML page, then the sitemap, robots.txt and 404 page, one at a time.
 
         A generator, so a large site's pages go to disk as they are made instead of
         all sitting in memory at once. With `workers` > 1 and many pages to render,
         forked processes render them while this one writes what they have made.
+        `jobs` are `page_jobs()`, when the caller has listed them already.
         """
-        jobs = list(self.page_jobs())
+        if jobs is None:
+            jobs = list(self.page_jobs())
         todo = [job for _, job in jobs if job is not None]
         if workers > 1 and len(todo) >= PARALLEL_PAGES:
             rendered = _render_forked(todo, workers)

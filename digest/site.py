@@ -121,7 +121,7 @@ def iter_outputs(
     last build's file is still right" (see `PageReuse`).
     """
     from digest.feeds import render_feeds
-    from digest.render import Renderer
+    from digest.render import PARALLEL_PAGES, Renderer
     from digest.search import build_search_index, html_text, search_docs
 
     # Read content files first: a bad image is a content error before any rendering.
@@ -130,11 +130,64 @@ def iter_outputs(
     html = Store(cache_dir, "markdown", salt=config.base_path)
     renderer.prerender(html)
     html.save()
-    yield from renderer.iter_pages(workers=min(os.cpu_count() or 1, 8))
-    yield from render_feeds(config, digest, renderer.groups, renderer).items()
-    docs = search_docs(digest, lambda text: html_text(renderer.html(text)))
-    yield from build_search_index(docs).items()
+
+    def feeds_and_search() -> dict[str, bytes]:
+        docs = search_docs(digest, lambda text: html_text(renderer.html(text)))
+        return merge_outputs(
+            render_feeds(config, digest, renderer.groups, renderer).items(),
+            build_search_index(docs).items(),
+        )
+
+    jobs = list(renderer.page_jobs())
+    workers = min(os.cpu_count() or 1, 8)
+    many = sum(job is not None for _, job in jobs) >= PARALLEL_PAGES
+    # A big build renders pages on every core; feeds and search are made meanwhile in
+    # a process of their own instead of after the pages, on one core.
+    side = Forked(feeds_and_search) if many and workers > 1 else None
+    try:
+        yield from renderer.iter_pages(workers, jobs)
+        yield from (side.result() if side else feeds_and_search()).items()
+    finally:
+        if side is not None:
+            side.close()
     yield from assets.items()
+
+
+class Forked:
+    """Work started in a forked process now; `result()` waits for what it returned."""
+
+    def __init__(self, work: Callable[[], dict[str, bytes]]) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self._receive, send = context.Pipe(duplex=False)
+
+        def run() -> None:
+            try:
+                send.send((True, work()))
+            except BaseException as exc:  # raised again in the parent
+                send.send((False, exc))
+
+        self._process = context.Process(target=run, daemon=True)
+        self._process.start()
+        send.close()
+
+    def result(self) -> dict[str, bytes]:
+        """The work's result (its exception is raised here)."""
+        try:
+            ok, value = self._receive.recv()
+        except EOFError:
+            raise OutputError("a build worker process died") from None
+        if not ok:
+            raise value
+        return dict(value)
+
+    def close(self) -> None:
+        """Stop the process if it is still running (the build failed elsewhere)."""
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._receive.close()
 
 
 def _site_templates(content_dir: Path) -> list[Path]:

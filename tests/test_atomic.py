@@ -163,7 +163,7 @@ def test_template_error_leaves_previous_site(
 
     content, out, before = built
 
-    def broken(self: Renderer, workers: int = 1) -> Iterator[tuple[str, bytes]]:
+    def broken(self: Renderer, *args: object) -> Iterator[tuple[str, bytes]]:
         yield "index.html", b"half a site"  # some pages are staged before the error
         raise jinja2.TemplateSyntaxError("unexpected '}'", 3, "issue.html")
 

@@ -51,3 +51,24 @@ def test_a_template_error_in_a_worker_is_located(
     assert (diagnostic.path, diagnostic.line) == (str(templates / "issue.html"), 3)
     assert "'nope' is undefined" in diagnostic.message
     assert not (tmp_path / "out").exists()
+
+
+def test_a_failure_in_the_feeds_process_fails_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import digest.feeds
+
+    content = copy_content(tmp_path / "content")
+    out = tmp_path / "out"
+    build(content, out, use_cache=False)
+    before = files(out)
+
+    def broken(*args: object) -> dict[str, bytes]:
+        raise ValueError("feeds broke")
+
+    monkeypatch.setattr(digest.feeds, "render_feeds", broken)
+    monkeypatch.setattr(render, "PARALLEL_PAGES", 1)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    with pytest.raises(ValueError, match="feeds broke"):
+        build(content, out, use_cache=False)
+    assert files(out) == before
