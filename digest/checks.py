@@ -9,13 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import posixpath
 import re
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path, PurePath
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from digest.assets import asset_dir
+from digest.cache import Store
 from digest.errors import Diagnostic, SourceText
 from digest.markup import url_scheme
 from digest.model import Issue, Link, ParsedIssue
@@ -37,6 +40,12 @@ _MOBILE_PARAMS = {"m": {"0", "1"}}
 """Blogger-style `?m=1` / `?m=0` switch the layout, not the article."""
 _MOBILE_HOSTS = ("www.", "m.", "mobile.")
 _PERCENT = re.compile(r"%[0-9a-fA-F]{2}")
+_SLASHES = re.compile(r"/{2,}")
+_PLAIN_URL = re.compile(
+    r"https?://([a-z0-9-]+(?:\.[a-z0-9-]+)+)(/[A-Za-z0-9/._~%!$&'()*+,;=:@-]*)?"
+)
+"""Most URLs: no port, user, query or fragment, lower-case ASCII host; `urlsplit` and
+`parse_qsl` would find the host and path they match here, at a fraction of the cost."""
 
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
@@ -53,16 +62,80 @@ def _legacy_published(published: str) -> re.Pattern[str]:
     )
 
 
-def check_issues(parsed: Sequence[ParsedIssue], content_dir: Path) -> list[Diagnostic]:
-    """Every digest-wide warning for the issues read from `content_dir`, drafts included."""
-    sources = _Sources(content_dir)
+@dataclass(frozen=True, slots=True)
+class IssueFindings:
+    """What the digest-wide checks need of one issue file, found once per version of it.
+
+    A pure function of the file (its path, text and parsed issue), so it can be cached
+    by the file's content key; only what depends on other files or on the content
+    folder (repeated URLs, which images exist) is decided on every run.
+    """
+
+    url_keys: tuple[str, ...]
+    """`normalise_url` of each link's URL, in `Issue.all_links` order."""
+    published: tuple[Diagnostic, ...]
+    """Warnings about implausible `published` months."""
+    images: tuple[tuple[str, Diagnostic], ...]
+    """Relative Markdown images: (site path, the warning to give if the site lacks it)."""
+
+    def __reduce__(self) -> tuple[type[IssueFindings], tuple[object, ...]]:
+        # A cached build unpickles one of these per issue: through the constructor,
+        # that costs a third of the dataclass's field-by-field __setstate__.
+        return IssueFindings, (self.url_keys, self.published, self.images)
+
+
+def check_issues(
+    parsed: Sequence[ParsedIssue],
+    content_dir: Path,
+    cache: Store | None = None,
+    keys: Mapping[str, str] | None = None,
+) -> list[Diagnostic]:
+    """Every digest-wide warning for the issues read from `content_dir`, drafts included.
+
+    With `cache` and `keys` (each issue file's content key by its path), each file's
+    `IssueFindings` are kept in `cache` and found again only when the file changes.
+    """
+    sources = _Sources(content_dir, cache, keys or {})
     issues = sorted((p.issue for p in parsed), key=lambda i: (i.date, i.slug))
+    found = [_cached_findings(issue, sources) for issue in issues]
     warnings: list[Diagnostic] = []
-    for issue in issues:
-        warnings += check_published(issue, sources)
-        warnings += check_images(issue, content_dir, sources)
-    warnings += check_duplicate_urls(issues, sources)
+    for findings in found:
+        warnings += findings.published
+        warnings += (d for site_path, d in findings.images if not _site_has(site_path, content_dir))
+    warnings += _duplicate_urls(issues, [f.url_keys for f in found], sources)
     return warnings
+
+
+def _cached_findings(issue: Issue, sources: _Sources) -> IssueFindings:
+    key = sources.key(issue)
+    if key is None or sources.store is None:
+        return _findings(issue, sources)
+    findings = sources.store.get(("checks", key))
+    # An entry that does not fit the issue (a store shared with another taxonomy, say)
+    # must never pair URL keys with the wrong links: find them again instead.
+    if not isinstance(findings, IssueFindings) or len(findings.url_keys) != len(_links(issue)):
+        findings = _findings(issue, sources)
+        sources.store.put(("checks", key), findings)
+    return findings
+
+
+def _findings(issue: Issue, sources: _Sources) -> IssueFindings:
+    links = _links(issue)
+    return IssueFindings(
+        tuple([normalise_url(link.url) for link in links]),
+        tuple(_published(issue, links, sources)),
+        tuple(_image_findings(issue, links, sources)),
+    )
+
+
+def _links(issue: Issue) -> list[Link]:
+    # `Issue.all_links` without the (section, subtopic) tuples, which no check needs.
+    links: list[Link] = []
+    for section in issue.sections:
+        links += section.links
+        for sub in section.subtopics:
+            links += sub.links
+    return links
 
 
 # -- published -------------------------------------------------------------------------
@@ -70,17 +143,24 @@ def check_issues(parsed: Sequence[ParsedIssue], content_dir: Path) -> list[Diagn
 
 def check_published(issue: Issue, sources: _Sources) -> list[Diagnostic]:
     """Links published after their issue, or years before it (a "Nov 2002" in 2022)."""
+    return _published(issue, _links(issue), sources)
+
+
+def _published(issue: Issue, links: Sequence[Link], sources: _Sources) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    oldest = _years_before(issue.date, PUBLISHED_YEARS_BEFORE)
-    for _, _, link in issue.all_links():
-        if link.published is None:
+    # A month counts from its first day, so a month-only value is compared by month.
+    day = issue.date.isoformat()
+    oldest = _years_before(issue.date, PUBLISHED_YEARS_BEFORE).isoformat()[:7]
+    for link in links:
+        published = link.published
+        if published is None:
             continue
-        if _published_after(link.published, issue.date):
-            message = f"published {link.published} is after the issue date {issue.date}"
+        if published > (day[:7] if len(published) == len("YYYY-MM") else day):
+            message = f"published {published} is after the issue date {issue.date}"
             hint = "check the year and month: an issue links articles published before it"
-        elif _published_before(link.published, oldest):
+        elif published[:7] < oldest:
             message = (
-                f"published {link.published} is more than {PUBLISHED_YEARS_BEFORE} years "
+                f"published {published} is more than {PUBLISHED_YEARS_BEFORE} years "
                 f"before the issue date {issue.date}"
             )
             hint = (
@@ -89,22 +169,9 @@ def check_published(issue: Issue, sources: _Sources) -> list[Diagnostic]:
             )
         else:
             continue
-        line, col = sources.locate(
-            issue, link, _NATIVE_PUBLISHED, _legacy_published(link.published)
-        )
+        line, col = sources.locate(issue, link, _NATIVE_PUBLISHED, _legacy_published(published))
         out.append(sources.diag(issue, message, line, col, hint))
     return out
-
-
-def _published_after(published: str, date: dt.date) -> bool:
-    if len(published) == len("YYYY-MM"):
-        return published > date.isoformat()[:7]
-    return published > date.isoformat()
-
-
-def _published_before(published: str, oldest: dt.date) -> bool:
-    # A month counts from its first day, so a month-only value is compared by month.
-    return published[:7] < oldest.isoformat()[:7]
 
 
 def _years_before(date: dt.date, years: int) -> dt.date:
@@ -125,21 +192,24 @@ def normalise_url(url: str) -> str:
     percent escapes, tracking parameters (`utm_*`, `fbclid`, ...), mobile switches
     (`?m=1`), parameter order and plain `#fragments` do not tell two articles apart.
     """
+    url = url.strip()
+    plain = _PLAIN_URL.fullmatch(url)
+    if plain:
+        return _host_key(plain[1]) + _path_key(plain[2] or "")
+    return _normalise_split(url)
+
+
+def _normalise_split(url: str) -> str:
+    """`normalise_url` of a stripped URL, by the standard library's URL parser."""
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        return url.strip()
-    host = (parts.hostname or "").rstrip(".")
-    stripped = True
-    while stripped:
-        stripped = False
-        for prefix in _MOBILE_HOSTS:
-            if host.startswith(prefix) and "." in host[len(prefix) :]:
-                host, stripped = host[len(prefix) :], True
+        return url
+    host = _host_key((parts.hostname or "").rstrip("."))
     if port is not None and port not in (80, 443):
         host += f":{port}"
-    path = _upper_escapes(re.sub(r"/{2,}", "/", parts.path)).rstrip("/")
+    path = _path_key(parts.path)
     query = sorted(
         (k, v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
@@ -153,17 +223,46 @@ def normalise_url(url: str) -> str:
     return key + (f"#{fragment}" if fragment else "")
 
 
-def _upper_escapes(text: str) -> str:
-    return _PERCENT.sub(lambda m: m[0].upper(), text)
+def _host_key(host: str) -> str:
+    stripped = host.startswith(_MOBILE_HOSTS)
+    while stripped:
+        stripped = False
+        for prefix in _MOBILE_HOSTS:
+            if host.startswith(prefix) and "." in host[len(prefix) :]:
+                host, stripped = host[len(prefix) :], True
+    return host
+
+
+def _path_key(path: str) -> str:
+    if "//" in path:
+        path = _SLASHES.sub("/", path)
+    if "%" in path:
+        path = _PERCENT.sub(lambda m: m[0].upper(), path)
+    return path.rstrip("/")
 
 
 def check_duplicate_urls(issues: Sequence[Issue], sources: _Sources) -> list[Diagnostic]:
     """The same article linked twice in the digest; `issues` must be oldest first."""
+    url_keys = [tuple([normalise_url(link.url) for link in _links(i)]) for i in issues]
+    return _duplicate_urls(issues, url_keys, sources)
+
+
+def _duplicate_urls(
+    issues: Sequence[Issue], url_keys: Sequence[tuple[str, ...]], sources: _Sources
+) -> list[Diagnostic]:
+    every = list(chain.from_iterable(url_keys))
+    if len(set(every)) == len(every):
+        return []
+    # Counting runs in C; only the few issues that hold a repeated URL are walked.
+    repeated = {key for key, n in Counter(every).items() if n > 1}
     first: dict[str, tuple[Issue, Link]] = {}
     out: list[Diagnostic] = []
-    for issue in issues:
-        for _, _, link in issue.all_links():
-            key = normalise_url(link.url)
+    for issue, keys in zip(issues, url_keys, strict=True):
+        if repeated.isdisjoint(keys):
+            continue
+        for index, (link, key) in enumerate(zip(_links(issue), keys, strict=True)):
+            if key not in repeated:
+                continue
             earlier = first.setdefault(key, (issue, link))
             if earlier[1] is link:
                 continue
@@ -171,17 +270,12 @@ def check_duplicate_urls(issues: Sequence[Issue], sources: _Sources) -> list[Dia
             message = f"URL already linked at {where}"
             if earlier[1].url != link.url:
                 message += f" as '{earlier[1].url}'"
-            line, col = sources.locate(issue, link, re.compile(re.escape(link.url)))
-            out.append(
-                sources.diag(
-                    issue,
-                    message,
-                    line,
-                    col,
-                    "link each article once: remove this link or the earlier one "
-                    "(merge their commentary if both have some)",
-                )
+            line, col, source_line = sources.url_at(issue, index, link)
+            hint = (
+                "link each article once: remove this link or the earlier one "
+                "(merge their commentary if both have some)"
             )
+            out.append(Diagnostic(issue.path, line, col, message, hint, "warning", source_line))
     return out
 
 
@@ -190,16 +284,23 @@ def check_duplicate_urls(issues: Sequence[Issue], sources: _Sources) -> list[Dia
 
 def check_images(issue: Issue, content_dir: Path, sources: _Sources) -> list[Diagnostic]:
     """Markdown images with a relative path whose file the site would not have."""
-    if not any("![" in text for text in _markdown_texts(issue)):
-        return []  # most issues have no images: skip reading the file again
+    found = _image_findings(issue, _links(issue), sources)
+    return [d for path, d in found if not _site_has(path, content_dir)]
+
+
+def _image_findings(
+    issue: Issue, links: Sequence[Link], sources: _Sources
+) -> Iterator[tuple[str, Diagnostic]]:
+    """Every relative image, with the warning it gets if the site has no such file."""
+    if "![" not in "\n".join(_markdown_texts(issue, links)):
+        return  # most issues have no images: skip reading the file again
     src = sources.get(issue)
     if src is None:
-        return []
-    out: list[Diagnostic] = []
+        return
     images_shown = PurePath(issue.path).parent.parent / "images"
     for lineno, col, ref in _image_refs(src.lines):
         site_path = _site_path(ref)
-        if site_path is None or _site_has(site_path, content_dir):
+        if site_path is None:
             continue
         if site_path.startswith("images/"):
             shown = images_shown / site_path.removeprefix("images/")
@@ -211,19 +312,17 @@ def check_images(issue: Issue, content_dir: Path, sources: _Sources) -> list[Dia
                 f"image '{ref}' not found: only {images_shown.as_posix()}/ is copied to the site"
             )
             hint = f"put the file in {images_shown.as_posix()}/ and write ./images/{name}"
-        out.append(sources.diag(issue, message, lineno, col, hint))
-    return out
+        yield site_path, sources.diag(issue, message, lineno, col, hint)
 
 
-def _markdown_texts(issue: Issue) -> Iterator[str]:
-    yield issue.intro
+def _markdown_texts(issue: Issue, links: Sequence[Link]) -> list[str]:
+    texts = [issue.intro]
     for section in issue.sections:
-        yield section.note
-        for sub in section.subtopics:
-            yield sub.note
-    for _, _, link in issue.all_links():
-        yield link.title_md
-        yield link.commentary
+        texts.append(section.note)
+        texts.extend(sub.note for sub in section.subtopics)
+    for link in links:
+        texts += (link.title_md, link.commentary)
+    return texts
 
 
 def _image_refs(lines: Sequence[str]) -> Iterator[tuple[int, int, str]]:
@@ -274,7 +373,38 @@ class _Sources:
     """Issue files' text, read again only when a finding needs a line to quote."""
 
     content_dir: Path
+    store: Store | None = None
+    """Where findings are kept between runs, by each file's content key."""
+    keys: Mapping[str, str] = field(default_factory=dict)
+    """Each issue file's content key, by its path."""
     cache: dict[str, SourceText | None] = field(default_factory=dict)
+
+    def key(self, issue: Issue) -> str | None:
+        """The content key `issue`'s findings are stored under; None without a store."""
+        return self.keys.get(issue.path) if self.store is not None else None
+
+    def url_at(self, issue: Issue, index: int, link: Link) -> tuple[int, int, str]:
+        """Line, column and quoted line of link `index`'s URL; remembered in the store.
+
+        Only a repeated URL is looked for in the source, so most links never are; an
+        unchanged file's repeated links are not looked for again on the next run.
+        """
+        key = self.key(issue)
+        memo: dict[int, tuple[int, int, str]] | None = None
+        if key is not None and self.store is not None:
+            stored = self.store.get(("checks-at", key))
+            memo = stored if isinstance(stored, dict) else None
+            if memo is not None and index in memo:
+                return memo[index]
+        line, col = self.locate(issue, link, re.compile(re.escape(link.url)))
+        src = self.get(issue)
+        if src is None:
+            return line, col, ""
+        found = src.diag("", line, col)
+        at = (found.line, found.col, found.source_line)
+        if key is not None and self.store is not None:
+            self.store.put(("checks-at", key), {**(memo or {}), index: at})
+        return at
 
     def get(self, issue: Issue) -> SourceText | None:
         """The issue file's text, or None if it cannot be read any more."""

@@ -15,15 +15,18 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import format_datetime
+from itertools import islice
 from typing import Any
 from urllib.parse import urljoin
 
 from feedgen.feed import FeedGenerator
+from feedgen.util import formatRFC2822
+from lxml import etree  # type: ignore[import-untyped]  # no stubs; feedgen builds with it too
 
 from digest import __version__, i18n, markup
 from digest.config import SiteConfig
 from digest.model import Digest, Issue, Link
-from digest.render import Entry, Group, Renderer, entries
+from digest.render import Entry, Group, Renderer
 from digest.slug import slugify
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -41,6 +44,9 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # each href/src value exactly.
 _ROOTED_URL = re.compile(r'(\s(?:href|src)=")/(?!/)')
 _URL_ATTR = re.compile(r'(\s(?:href|src)=")([^"]*)(")')
+
+# How feedgen's pretty-printed RSS closes: items are spliced in just before it.
+_CHANNEL_END = b"  </channel>\n</rss>\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +82,47 @@ def absolute_urls(fragment: str, page_url: str) -> str:
     return _URL_ATTR.sub(resolve, fragment)
 
 
+@dataclass(frozen=True, slots=True)
+class ItemFields:
+    """What a link-level feed item holds, as feedgen's `rss_entry` would write it."""
+
+    title: str
+    """`<title>`; left out when empty."""
+    link: str
+    """`<link>`, the article; left out when empty."""
+    description: str
+    """`<description>`, HTML as text; left out when empty."""
+    guid: str
+    """`<guid isPermaLink="true">`, the link's anchor on its issue page."""
+    categories: tuple[tuple[str, str], ...]
+    """`<category domain=...>` as (term, domain), in order."""
+    pub_date: str
+    """`<pubDate>`, already in RFC 2822 form."""
+
+
+def item_xml(fields: ItemFields) -> bytes:
+    """An RSS `<item>` as feedgen writes it (through lxml) inside a pretty-printed channel."""
+    if not (fields.title or fields.description):
+        raise ValueError("Required fields not set")  # what feedgen says
+    item = etree.Element("item")
+    if fields.title:
+        etree.SubElement(item, "title").text = fields.title
+    if fields.link:
+        etree.SubElement(item, "link").text = fields.link
+    if fields.description:
+        etree.SubElement(item, "description").text = fields.description
+    guid = etree.SubElement(item, "guid")
+    guid.text = fields.guid
+    guid.attrib["isPermaLink"] = "true"
+    for term, domain in fields.categories:
+        category = etree.SubElement(item, "category")
+        category.text = term
+        category.attrib["domain"] = domain
+    etree.SubElement(item, "pubDate").text = fields.pub_date
+    etree.indent(item, space="  ", level=2)  # an item sits in rss > channel
+    return b"    " + bytes(etree.tostring(item, encoding="UTF-8")) + b"\n"
+
+
 def feed_datetime(date: dt.date) -> dt.datetime:
     """An issue date as the midnight UTC that every feed format needs."""
     return dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC)
@@ -101,13 +148,19 @@ class FeedWriter:
         self._groups = groups
         self._commentary: dict[tuple[str, str], str] = {}
         self._issue_html: dict[str, str] = {}
+        self._items: dict[tuple[str, str], bytes] = {}
+        self._urls: dict[str, str] = {}
+        self._rfc2822: dict[dt.date, str] = {}
         self._scheme = {"source": self.abs_url("sources/"), "tag": self.abs_url("tags/")}
 
     # -- URLs and HTML ---------------------------------------------------------------------
 
     def abs_url(self, path: str = "") -> str:
-        """Absolute, percent-encoded URL of a site path."""
-        return self.renderer.abs_url(path)
+        """Absolute, percent-encoded URL of a site path; memoised (issue and tag URLs recur)."""
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = self.renderer.abs_url(path)
+        return url
 
     def issue_url(self, issue: Issue) -> str:
         """Absolute URL of an issue's page."""
@@ -324,25 +377,43 @@ class FeedWriter:
     ) -> bytes:
         """A link-level RSS feed: one item per link, `<link>` the article, guid its anchor."""
         updated = self.newest(e.issue for e in chosen)
-        fg = self.new_rss(path, title, description, html_path, updated)
-        for entry in chosen:
-            issue, link = entry.issue, entry.link
-            fe = fg.add_entry(order="append")
-            fe.title(xml_text(link.title))
-            fe.link(href=link.url)
-            fe.guid(self.link_url(issue, link), permalink=True)
-            fe.description(xml_text(self.link_description(issue, link)))
-            categories = []
-            if link.source:
-                categories.append({"term": xml_text(link.source), "scheme": self._scheme["source"]})
-            categories.extend(
-                {"term": xml_text(tag), "scheme": self._scheme["tag"]}
-                for tag in dict.fromkeys(link.tags)
+        channel = bytes(
+            self.new_rss(path, title, description, html_path, updated).rss_str(pretty=True)
+        )
+        if not channel.endswith(_CHANNEL_END):  # a feedgen that writes differently
+            raise RuntimeError(f"unexpected end of feedgen's RSS: {channel[-40:]!r}")
+        items = b"".join(self.link_item(entry.issue, entry.link) for entry in chosen)
+        return channel[: -len(_CHANNEL_END)] + items + _CHANNEL_END
+
+    def link_item(self, issue: Issue, link: Link) -> bytes:
+        """A link's `<item>`, as feedgen would write it inside a channel; memoised.
+
+        Topic, tag and `/links.xml` feeds carry the same link with the same item, and
+        feedgen's per-entry bookkeeping costs more than the XML: each item is made
+        once, with the elements and order of feedgen's `rss_entry`.
+        """
+        key = (issue.slug, link.id)
+        cached = self._items.get(key)
+        if cached is None:
+            categories = [(link.source, self._scheme["source"])] if link.source else []
+            categories.extend((tag, self._scheme["tag"]) for tag in dict.fromkeys(link.tags))
+            fields = ItemFields(
+                xml_text(link.title),
+                link.url,
+                xml_text(self.link_description(issue, link)),
+                self.link_url(issue, link),
+                tuple((xml_text(term), scheme) for term, scheme in categories),
+                self.rfc2822(issue.date),
             )
-            if categories:
-                fe.category(categories)
-            fe.pubDate(feed_datetime(issue.date))
-        return bytes(fg.rss_str(pretty=True))
+            cached = self._items[key] = item_xml(fields)
+        return cached
+
+    def rfc2822(self, date: dt.date) -> str:
+        """An issue date as RSS writes it, formatted the way feedgen does; memoised."""
+        text = self._rfc2822.get(date)
+        if text is None:
+            text = self._rfc2822[date] = str(formatRFC2822(feed_datetime(date)))
+        return text
 
     def render_opml(self, feeds: list[FeedInfo]) -> bytes:
         """`/feeds.opml`: OPML 2.0 listing every feed, topics and tags in their own folders."""
@@ -392,7 +463,7 @@ class FeedWriter:
                 f"{self.config.title} ({self.labels['links_feed']})",
                 self.description,
                 "",
-                entries(self.digest)[: limits.links],
+                newest_entries(self.digest, limits.links),
             ),
         }
         for group in self.groups():
@@ -407,6 +478,12 @@ class FeedWriter:
             )
         out["feeds.opml"] = self.render_opml(self.feed_list())
         return out
+
+
+def newest_entries(digest: Digest, count: int) -> list[Entry]:
+    """`entries(digest)[:count]`, without making an Entry for every link of the digest."""
+    every = (Entry(i, s, t, link) for i in digest.issues for s, t, link in i.all_links())
+    return list(islice(every, max(count, 0)))
 
 
 def render_feeds(

@@ -262,11 +262,15 @@ def load_digest(
 
     `keys_out`, when given, receives each issue file's content key by its path.
     """
+    keys: dict[str, str] = {}
     parsed, problems = read_issue_files(
-        issue_files(content_dir), config, root=content_dir, cache=cache, keys_out=keys_out
+        issue_files(content_dir), config, root=content_dir, cache=cache, keys_out=keys
     )
+    if keys_out is not None:
+        keys_out.update(keys)
     problems += check_digest(parsed)
-    warnings = [w for p in parsed for w in p.warnings] + check_issues(parsed, content_dir)
+    warnings = [w for p in parsed for w in p.warnings]
+    warnings += check_issues(parsed, content_dir, cache, keys)
     if any(d.severity == "error" for d in problems):
         raise ContentErrors([*problems, *warnings])
     return Loaded(assemble(parsed, drafts), tuple(sorted(warnings + problems, key=sort_key)))

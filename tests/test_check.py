@@ -19,9 +19,15 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from digest import cli
-from digest.checks import normalise_url
+from digest import checks, cli
+from digest.cache import Store
+from digest.checks import check_issues, normalise_url
+from digest.config import load_config
+from digest.load import issue_files, read_issue_files
+from digest.model import ParsedIssue
 
 from .conftest import FIXTURES, copy_content, run_digest
 
@@ -357,3 +363,59 @@ def test_the_guide_quotes_every_message() -> None:
     shapes = {message_shape(m) for m in all_fixture_messages()}
     missing = sorted(s for s in shapes if s not in shaped_guide)
     assert missing == [], "add these messages to docs/editors-guide.md"
+
+
+# -- fast paths give what the slow ones did -------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(checks._PLAIN_URL, fullmatch=True))
+@example("https://www.m.e.org//a//b/%2f%7e/")
+@example("http://mobile.www.e.org")
+@example("https://m.co/x")
+def test_plain_urls_get_the_key_urlsplit_gives(url: str) -> None:
+    assert normalise_url(url) == checks._normalise_split(url)
+
+
+def _read(content: Path) -> tuple[list[ParsedIssue], dict[str, str]]:
+    site_yaml = content / "site.yaml"
+    config = load_config(site_yaml if site_yaml.is_file() else None)
+    keys: dict[str, str] = {}
+    parsed, _ = read_issue_files(issue_files(content), config, keys_out=keys)
+    return parsed, keys
+
+
+@pytest.mark.parametrize("case", ["duplicate-url", "published", "missing-image", "mixed"])
+def test_cached_findings_give_the_same_warnings(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(CHECK)
+    parsed, keys = _read(Path(case))
+    cold = check_issues(parsed, Path(case))
+    assert cold
+    store = Store(tmp_path / "cache", "parsed")
+    assert check_issues(parsed, Path(case), store, keys) == cold
+    store.save()
+    again = Store(tmp_path / "cache", "parsed")
+    assert check_issues(parsed, Path(case), again, keys) == cold
+    assert not again.dirty  # every finding came from the cache
+
+
+def test_cached_findings_still_see_images_come_and_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    shutil.copytree(CHECK / "missing-image", tmp_path / "content")
+    monkeypatch.chdir(tmp_path)
+    content = Path("content")
+    parsed, keys = _read(content)
+    store = Store(tmp_path / "cache", "parsed")
+    before = check_issues(parsed, content, store, keys)
+    (content / "images" / "gone.png").write_bytes(b"")
+    (content / "images" / "present.png").unlink()
+    after = check_issues(parsed, content, store, keys)
+    assert after == check_issues(parsed, content)
+    assert any("gone.png" in d.message for d in before)
+    assert not any("gone.png" in d.message for d in after)
+    assert any("'./images/present.png'" in d.message for d in after)

@@ -17,11 +17,12 @@ import lxml.html
 import pytest
 from lxml import etree
 
-from digest import markup
+from digest import feeds, markup
 from digest.config import SiteConfig, load_config
 from digest.feeds import absolute_urls, render_feeds
 from digest.load import load_digest
 from digest.model import Digest, Issue, Link, Section, Subtopic
+from digest.render import Entry
 from digest.site import build
 
 from .conftest import FIXTURES, ROOT, SHARED, run_digest
@@ -644,3 +645,68 @@ def test_commentary_is_rendered_once_per_link(monkeypatch: pytest.MonkeyPatch) -
     assert len(carried_by) >= 6, carried_by  # issue feeds, links.xml, topic and tag feeds
     assert calls.count(link.commentary) == 1
     assert len(calls) == len(set(calls))
+
+
+# -- link items: made once per link, byte for byte as feedgen writes them -----------------------
+
+
+def _feedgen_link_rss(
+    writer: feeds.FeedWriter, path: str, title: str, html_path: str, chosen: list[Entry]
+) -> bytes:
+    """A link feed as digest wrote it with one feedgen entry per link: the reference."""
+    fg = writer.new_rss(path, title, "about", html_path, writer.newest(e.issue for e in chosen))
+    for entry in chosen:
+        issue, link = entry.issue, entry.link
+        fe = fg.add_entry(order="append")
+        fe.title(feeds.xml_text(link.title))
+        fe.link(href=link.url)
+        fe.guid(writer.link_url(issue, link), permalink=True)
+        fe.description(feeds.xml_text(writer.link_description(issue, link)))
+        categories = []
+        if link.source:
+            categories.append(
+                {"term": feeds.xml_text(link.source), "scheme": writer.abs_url("sources/")}
+            )
+        categories.extend(
+            {"term": feeds.xml_text(tag), "scheme": writer.abs_url("tags/")}
+            for tag in dict.fromkeys(link.tags)
+        )
+        if categories:
+            fe.category(categories)
+        fe.pubDate(feeds.feed_datetime(issue.date))
+    return bytes(fg.rss_str(pretty=True))
+
+
+def test_link_feeds_are_byte_identical_to_feedgen_entries() -> None:
+    odd = [
+        ("plain", "A title", "https://e.org/a", "Org", ("t",), "Some *commentary*."),
+        ("amp", "Q&A <b> \"x\" 'y'", "https://e.org/?a=1&b=2", 'O"r&g', ("a&b", "a&b", "x"), ""),
+        ("ctl", "\x0b", "https://e.org/c", None, ("",), "text\x00 \x08controls"),
+        ("cr", "line\rbreak", "", "Org", (), "[rel](#other) and ![i](./images/x.png)"),
+        (
+            "ko",
+            "한국어 제목 😀",
+            "https://e.org/한",
+            "카카오",
+            ("강화학습",),
+            "> quote\n\n```\n<x>\n```",
+        ),
+    ]
+    links = tuple(
+        Link(lid, title, title, url, "2023-01", source, tags, commentary, n + 1)
+        for n, (lid, title, url, source, tags, commentary) in enumerate(odd)
+    )
+    issue = Issue(
+        "2023-01",
+        "Issue",
+        dt.date(2023, 1, 2),
+        "x.md",
+        "",
+        (Section("Research", "Research", "research", "", links, ()),),
+    )
+    writer = feeds.FeedWriter(SiteConfig(base_url=FEED_BASE), Digest((issue,)))
+    chosen = [Entry(issue, issue.sections[0], None, link) for link in links]
+    for _ in range(2):  # the second time, every item comes from the memo
+        assert writer.render_link_rss("links.xml", "T", "about", "", chosen) == (
+            _feedgen_link_rss(writer, "links.xml", "T", "", chosen)
+        )
