@@ -40,6 +40,11 @@ English titles, and a query downloads only the few small files it needs.
   shorter, a bitmap of 6 ids per character, so even a term in every link
   costs little. Link metadata (title, URL with anchor, source, issue) lives
   in chunks of `DOC_CHUNK` links, fetched only for the results shown.
+- Rebuilds: `digest_search_index` keeps, in the build cache, each list's gap
+  text in pieces of `PIECE_RUNS` runs. Ids are positions, so an edit shifts
+  every later id, but gaps between shifted ids stay the same: only the issues
+  whose file changed are indexed again, and each list decodes and encodes
+  only the pieces around the change. The files equal a cold build's.
 - Measured (`python bench/search_bench.py --issues 1000`: 30,000 synthetic
   links, 8.0 MB index in 3,112 files): the first query for 모델, 러닝,
   transf or 추천시스템 downloads 29-91 KB (raw; about half gzipped), an
@@ -49,16 +54,23 @@ English titles, and a query downloads only the few small files it needs.
 
 from __future__ import annotations
 
+import base64
+import html
 import json
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from array import array
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from digest.model import Digest
+    from digest.cache import Store
+    from digest.model import Digest, Issue
 
 FORMAT_VERSION = 1
 """Bumped whenever the file layout changes; `search.js` checks it."""
@@ -85,6 +97,24 @@ PARTICLES: tuple[str, ...] = tuple(sorted(set(_PARTICLE_WORDS.split()), key=lamb
 """Endings stripped from a Korean query word (longest first)."""
 
 _DIACRITICS = re.compile("[\u0300-\u036f]")
+_MARK_BLOCKS = ((0x00C0, 0x0500), (0x1E00, 0x2000), (0x2100, 0x2300), (0x2A00, 0x2B00))
+"""Where every character whose NFD holds a U+0300-U+036F mark lives (a test checks)."""
+
+
+def _marked_chars() -> re.Pattern[str]:
+    """A class of exactly those characters (found in a few thousand code points)."""
+    chars = [
+        chr(cp)
+        for start, end in _MARK_BLOCKS
+        for cp in range(start, end)
+        if _DIACRITICS.search(unicodedata.normalize("NFD", chr(cp)))
+    ]
+    return re.compile("[" + re.escape("".join(chars)) + "]")
+
+
+# Text without such a character has no diacritic to drop, so NFC alone gives the
+# same result, and skips decomposing and recomposing every Hangul syllable.
+_MARKED = _marked_chars()
 _TOKEN = re.compile("[0-9a-z\u00df-\u00f6\u00f8-\u024f]+|[\uac00-\ud7a3]+")
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _DIGIT = {c: i for i, c in enumerate(_ALPHABET)}
@@ -117,6 +147,8 @@ class SearchDoc:
 def normalize(text: str) -> str:
     """NFKC, lowercase, Latin diacritics dropped (the same steps as `search.js`)."""
     text = unicodedata.normalize("NFKC", text).lower()
+    if not _MARKED.search(text):
+        return unicodedata.normalize("NFC", text)
     text = _DIACRITICS.sub("", unicodedata.normalize("NFD", text))
     return unicodedata.normalize("NFC", text)
 
@@ -164,11 +196,29 @@ def shard_file(key: str, bucket: int, buckets: int) -> str:
 # --- postings codec --------------------------------------------------------
 
 
-def _put_varint(value: int, out: list[str]) -> None:
+def _varint(value: int) -> str:
+    out = []
     while value >= 32:
         out.append(_ALPHABET[32 | (value & 31)])
         value >>= 5
     out.append(_ALPHABET[value])
+    return "".join(out)
+
+
+class _Varints(dict[int, str]):
+    """Varint text by value, made on first use: the same small values recur in every list."""
+
+    def __missing__(self, value: int) -> str:
+        text = self[value] = _varint(value)
+        return text
+
+
+_VARINT = _Varints()
+_VARINT_TEXT = re.compile("[g-z0-9_-]*[A-Za-f]")
+"""One varint: digits 32-63 continue it, digits 0-31 end it."""
+
+PIECE_RUNS = 16
+"""Runs per piece of a kept gap form: an edit re-encodes about two pieces per list."""
 
 
 def encode_ids(ids: Sequence[int]) -> str:
@@ -178,29 +228,192 @@ def encode_ids(ids: Sequence[int]) -> str:
     than one id, then its length − 2). Bitmap form, for dense lists: `.`, the
     first id, then one character per 6 ids (bit k: first + 6j + k present).
     """
-    out: list[str] = []
-    prev, i = -1, 0
-    while i < len(ids):
-        j = i
-        while j + 1 < len(ids) and ids[j + 1] == ids[j] + 1:
-            j += 1
-        gap = ids[i] - prev - 1
-        if j > i:
-            _put_varint(gap * 2 + 1, out)
-            _put_varint(j - i - 1, out)
-        else:
-            _put_varint(gap * 2, out)
-        prev, i = ids[j], j + 1
-    gaps = "".join(out)
-    if len(ids) < 2 or len(gaps) <= (ids[-1] - ids[0]) // 6 + 3:
-        return gaps
-    bitmap = [0] * ((ids[-1] - ids[0]) // 6 + 1)
+    return _Postings.of(ids).text()
+
+
+def _runs(ids: Sequence[int]) -> tuple[list[int], list[int]]:
+    """The first and the last id of each run of consecutive ids (ascending ids)."""
+    # Comprehensions rather than one loop: this sees every posting of a cold build.
+    firsts = [doc for before, doc in zip([-2, *ids], ids, strict=False) if doc != before + 1]
+    lasts = [doc for doc, after in zip(ids, [*ids[1:], -2], strict=False) if after != doc + 1]
+    return firsts, lasts
+
+
+def _gap_pieces(firsts: list[int], lasts: list[int], end: int) -> tuple[str, list[int], list[int]]:
+    """Runs in gap form, counted from `end` (the last id before them), in pieces.
+
+    Returns the text and, for each piece of PIECE_RUNS runs, where it starts in the
+    text and one past the last id before it.
+    """
+    befores = [end, *lasts]
+    varint = _VARINT
+    texts = [
+        varint[2 * (first - before - 1)]
+        if first == last
+        else varint[2 * (first - before) - 1] + varint[last - first - 1]
+        for before, first, last in zip(befores, firsts, lasts, strict=False)
+    ]
+    pieces = ["".join(texts[n : n + PIECE_RUNS]) for n in range(0, len(texts), PIECE_RUNS)]
+    starts = list(accumulate(map(len, pieces[:-1]), initial=0)) if pieces else []
+    afters = [before + 1 for before in befores[: len(texts) : PIECE_RUNS]]
+    return "".join(pieces), starts, afters
+
+
+class _VarintValues(dict[str, int]):
+    """Varint values by text, made on first use."""
+
+    def __missing__(self, text: str) -> int:
+        value = sum((_DIGIT[c] & 31) << (5 * i) for i, c in enumerate(text))
+        self[text] = value
+        return value
+
+
+_DIGIT_VALUE = _VarintValues()
+
+
+def _gap_runs(text: str, end: int) -> list[tuple[int, int]]:
+    """Inverse of `_gap_pieces` for one stretch of gap text that follows id `end`."""
+    values = [_DIGIT_VALUE[v] for v in _VARINT_TEXT.findall(text)]
+    runs: list[tuple[int, int]] = []
+    k = 0
+    while k < len(values):
+        first = end + 1 + (values[k] >> 1)
+        end = first
+        if values[k] & 1:
+            k += 1
+            end = first + values[k] + 1
+        runs.append((first, end))
+        k += 1
+    return runs
+
+
+def _bits_of(ids: Sequence[int]) -> int:
+    """Ascending ids as an integer with bit i set for each id i."""
+    if not ids:
+        return 0
+    digits = bytearray(b"0") * (ids[-1] + 1)
     for doc in ids:
-        offset = doc - ids[0]
-        bitmap[offset // 6] |= 1 << (offset % 6)
-    head: list[str] = []
-    _put_varint(ids[0], head)
-    return "." + "".join(head) + "".join(_ALPHABET[b] for b in bitmap)
+        digits[doc] = ord("1")
+    return int(digits[::-1], 2)
+
+
+def _bitmap_text(bits: int) -> str:
+    """The bitmap form of the ids whose bits are set (at least one).
+
+    `_ALPHABET` is the URL-safe base-64 alphabet: the big-endian base-64 text of
+    the bits from the first id up, reversed, has character j = the six bits from
+    6j up, which is the format's order.
+    """
+    first = (bits & -bits).bit_length() - 1
+    chars = (bits.bit_length() - 1 - first) // 6 + 1
+    width = -(-chars // 4) * 3  # bytes of whole base-64 quanta: no padding
+    text = base64.urlsafe_b64encode((bits >> first).to_bytes(width, "big")).decode()
+    return "." + _VARINT[first] + text[::-1][:chars]
+
+
+@dataclass(slots=True)
+class _Postings:
+    """One ascending id list, kept so that an edit re-encodes only the runs around it."""
+
+    gaps: str
+    """Its gap form."""
+    starts: array[int]
+    """Where each piece of `PIECE_RUNS` runs starts in `gaps`."""
+    afters: array[int]
+    """Per piece: one past the last id before it (0 for the first)."""
+    count: int
+    """How many ids."""
+    last: int
+    """The largest id (-1 when empty)."""
+    bits: int | None = None
+    """Bit i set for id i: made when the bitmap form is the shorter, then kept up to date."""
+
+    @classmethod
+    def of(cls, ids: Sequence[int]) -> _Postings:
+        """The list of `ids` (ascending)."""
+        gaps, starts, afters = _gap_pieces(*_runs(ids), -1)
+        postings = cls(
+            gaps, array("I", starts), array("I", afters), len(ids), ids[-1] if ids else -1
+        )
+        if postings.bitmap_is_shorter():
+            postings.bits = _bits_of(ids)
+        return postings
+
+    def __reduce__(self) -> tuple[type[_Postings], tuple[Any, ...]]:
+        # As plain arguments: pickling a slotted dataclass the default way is slow.
+        return _Postings, (self.gaps, self.starts, self.afters, self.count, self.last, self.bits)
+
+    def bitmap_is_shorter(self) -> bool:
+        """Whether `encode_ids` writes this list as a bitmap."""
+        if self.count < 2:
+            return False
+        first = _DIGIT_VALUE[_VARINT_TEXT.match(self.gaps)[0]] >> 1  # type: ignore[index]
+        return len(self.gaps) > (self.last - first) // 6 + 3
+
+    def text(self) -> str:
+        """The list as `encode_ids` writes it: the shorter of gap and bitmap form."""
+        if not self.bitmap_is_shorter():
+            self.bits = None
+            return self.gaps
+        if self.bits is None:
+            runs = _gap_runs(self.gaps, -1)
+            self.bits = _bits_of([doc for first, last in runs for doc in range(first, last + 1)])
+        return _bitmap_text(self.bits)
+
+    def splice(self, start: int, old_end: int, new_end: int, added: Sequence[int]) -> _Postings:
+        """The list with its ids in [start, old_end) replaced by `added`, later ids moved along.
+
+        Only the pieces around the change are decoded and encoded again: a piece
+        after it keeps its text, since gaps between moved ids do not change.
+        """
+        if not self.gaps:
+            return _Postings.of(added)
+        if not added and self.last < start:
+            return self
+        shift = new_end - old_end
+        # The window: from the last piece all of whose earlier runs end before
+        # start - 1 (so nothing can join them) to the first piece that follows a
+        # moved id (so its first gap is unchanged).
+        i = max(0, bisect_left(self.afters, start) - 1)
+        k = bisect_right(self.afters, old_end, lo=i + 1)
+        head = self.starts[i]
+        tail = self.starts[k] if k < len(self.starts) else len(self.gaps)
+        before = self.afters[i] - 1
+        runs: list[tuple[int, int]] = []
+
+        def add(first: int, last: int) -> None:
+            if runs and runs[-1][1] == first - 1:
+                runs[-1] = (runs[-1][0], last)
+            else:
+                runs.append((first, last))
+
+        old = _gap_runs(self.gaps[head:tail], before)
+        removed = 0
+        for first, last in old:
+            if first < start:
+                add(first, min(last, start - 1))
+            removed += max(0, min(last, old_end - 1) - max(first, start) + 1)
+        for doc in added:
+            add(doc, doc)
+        for first, last in old:
+            if last >= old_end:
+                add(max(first, old_end) + shift, last + shift)
+        gaps, starts, afters = _gap_pieces([f for f, _ in runs], [last for _, last in runs], before)
+        grown = len(gaps) - (tail - head)
+        bits = None
+        if self.bits is not None:
+            low = self.bits & ((1 << start) - 1)
+            high = self.bits >> old_end << new_end
+            bits = low | high | _bits_of(added)
+        return _Postings(
+            self.gaps[:head] + gaps + self.gaps[tail:],
+            self.starts[:i]
+            + array("I", [head + n for n in starts] + [n + grown for n in self.starts[k:]]),
+            self.afters[:i] + array("I", afters + [n + shift for n in self.afters[k:]]),
+            self.count - removed + len(added),
+            self.last + shift if k < len(self.starts) else runs[-1][1] if runs else before,
+            bits,
+        )
 
 
 def decode_ids(text: str) -> list[int]:
@@ -255,25 +468,18 @@ _TAG = re.compile(r"<[^>]*>")
 
 def html_text(fragment: str) -> str:
     """The text of rendered HTML: tags become spaces, entities are decoded."""
-    import html
-
     return " ".join(html.unescape(_TAG.sub(" ", fragment)).split())
 
 
-def search_docs(
-    digest: Digest, commentary_text: Callable[[str], str] | None = None
-) -> list[SearchDoc]:
-    """Every link of the digest as a SearchDoc, newest issue first, in page order.
+def _default_commentary_text(text: str) -> str:
+    from digest.markup import render_block
 
-    `commentary_text` turns commentary Markdown into plain text; the site passes one
-    that reuses the pages' rendered HTML, so Markdown is not parsed twice.
-    """
-    if commentary_text is None:
-        from digest.markup import render_block
+    return html_text(render_block(text))
 
-        def commentary_text(text: str) -> str:
-            return html_text(render_block(text))
 
+def issue_docs(issue: Issue, commentary_text: Callable[[str], str]) -> list[SearchDoc]:
+    """The links of one issue as SearchDocs, in page order."""
+    date = issue.date.isoformat()
     return [
         SearchDoc(
             url=f"issues/{issue.slug}/#{link.id}",
@@ -282,32 +488,76 @@ def search_docs(
             tags=link.tags,
             text=commentary_text(link.commentary) if link.commentary else "",
             issue_title=issue.title,
-            date=issue.date.isoformat(),
+            date=date,
         )
-        for issue in digest.issues
         for _section, _subtopic, link in issue.all_links()
     ]
+
+
+def search_docs(
+    digest: Digest,
+    commentary_text: Callable[[str], str] = _default_commentary_text,
+) -> list[SearchDoc]:
+    """Every link of the digest as a SearchDoc, newest issue first, in page order.
+
+    `commentary_text` turns commentary Markdown into plain text; the site passes one
+    that reuses the pages' rendered HTML, so Markdown is not parsed twice.
+    """
+    return [doc for issue in digest.issues for doc in issue_docs(issue, commentary_text)]
 
 
 def _json(value: object) -> bytes:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
-def _doc_fields(doc: SearchDoc) -> Iterable[tuple[int, str]]:
-    yield LEVEL_TITLE, doc.title
-    yield LEVEL_META, doc.source
-    for tag in doc.tags:
-        yield LEVEL_META, tag
-    yield LEVEL_TEXT, doc.text
+_ROW_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+"""One encoder for every row: `json.dumps` with options makes a new one per call."""
 
 
-def _shard_size(entries: dict[str, str], terms: Iterable[str]) -> int:
-    return sum(len(t.encode()) + len(entries[t]) + 6 for t in terms)
+def _row(doc: SearchDoc) -> bytes:
+    """A link's entry in its metadata chunk, as JSON."""
+    return _ROW_JSON([doc.url, doc.title, doc.source, doc.issue_title, doc.date]).encode()
 
 
-def _latin_shards(terms: list[str], key: str, entries: dict[str, str]) -> dict[str, list[str]]:
+class _TokenTerms(dict[str, tuple[str, ...]]):
+    """Each token's index terms, split on first use: tokens repeat across links."""
+
+    def __missing__(self, token: str) -> tuple[str, ...]:
+        terms = self[token] = tuple(index_terms(token))
+        return terms
+
+
+def _terms_of(text: str, memo: _TokenTerms) -> set[str]:
+    """The distinct terms of a text."""
+    return set().union(*map(memo.__getitem__, set(tokenize(text))))
+
+
+_Tables = tuple[dict[str, list[int]], dict[str, list[int]], dict[str, list[int]]]
+"""Term -> ascending doc ids, one table per field level: title, source or tag, commentary."""
+
+
+def _index_docs(docs: Sequence[SearchDoc], first_id: int) -> _Tables:
+    """Each term's doc ids by field level, numbering `docs` from `first_id`."""
+    memo = _TokenTerms()
+    tables: _Tables = (defaultdict(list), defaultdict(list), defaultdict(list))
+    for doc_id, doc in enumerate(docs, first_id):
+        title = _terms_of(doc.title, memo)
+        meta = _terms_of(" ".join((doc.source, *doc.tags)), memo) - title
+        text = _terms_of(doc.text, memo) - title - meta
+        # A link is listed under its best field only.
+        for table, terms in zip(tables, (title, meta, text), strict=True):
+            for term in terms:
+                table[term].append(doc_id)
+    return tables
+
+
+def _shard_size(sizes: dict[str, int], terms: Iterable[str]) -> int:
+    return sum(map(sizes.__getitem__, terms))
+
+
+def _latin_shards(terms: list[str], key: str, sizes: dict[str, int]) -> dict[str, list[str]]:
     """Group words under `key`; split an oversized group by the next letter."""
-    if len(terms) == 1 or _shard_size(entries, terms) <= SHARD_BYTES:
+    if len(terms) == 1 or _shard_size(sizes, terms) <= SHARD_BYTES:
         return {key: terms}
     groups: dict[str, list[str]] = {}
     for term in terms:
@@ -317,54 +567,141 @@ def _latin_shards(terms: list[str], key: str, entries: dict[str, str]) -> dict[s
         if child == key:
             shards[key] = members
         else:
-            shards.update(_latin_shards(members, child, entries))
+            shards.update(_latin_shards(members, child, sizes))
     return shards
 
 
-def _hangul_buckets(terms: list[str], entries: dict[str, str]) -> list[list[str]]:
+def _hangul_buckets(terms: list[str], sizes: dict[str, int]) -> list[list[str]]:
     """Split a syllable's terms into the fewest hash buckets that each fit `SHARD_BYTES`."""
-    limit = max(SHARD_BYTES, max(_shard_size(entries, [t]) for t in terms))
-    count = max(1, math.ceil(_shard_size(entries, terms) / SHARD_BYTES))
+    limit = max(SHARD_BYTES, max(map(sizes.__getitem__, terms)))
+    count = max(1, math.ceil(_shard_size(sizes, terms) / SHARD_BYTES))
     while True:
         split: list[list[str]] = [[] for _ in range(count)]
         for term in terms:
             split[fnv1a(term) % count].append(term)
-        if count >= len(terms) or all(_shard_size(entries, b) <= limit for b in split):
+        if count >= len(terms) or all(_shard_size(sizes, b) <= limit for b in split):
             return split
         count += 1
 
 
+_TermPostings = tuple[_Postings, _Postings, _Postings]
+"""A term's postings: title, source or tag, commentary."""
+
+
+@dataclass(slots=True)
+class _Index:
+    """What a build of the index keeps for the next one (one cache entry)."""
+
+    keys: list[str]
+    """Per issue, newest first: the content key of its file."""
+    counts: list[int]
+    """Per issue: how many links it has."""
+    rows: list[bytes]
+    """Per link: its metadata row, as JSON (bytes: pickled and joined without re-encoding)."""
+    postings: dict[str, _TermPostings]
+    """Per term: its doc ids by field level."""
+
+    @classmethod
+    def of(cls, docs: Sequence[SearchDoc], keys: list[str], counts: list[int]) -> _Index:
+        """The index of `docs`, built from nothing."""
+        tables = _index_docs(docs, 0)
+        postings = {
+            term: tuple(_Postings.of(table.get(term, [])) for table in tables)
+            for term in set().union(*tables)
+        }
+        return cls(keys, counts, list(map(_row, docs)), postings)  # type: ignore[arg-type]
+
+    def replace(self, start: int, end: int, docs: Sequence[SearchDoc]) -> None:
+        """Put `docs` where links [start, end) were, numbering later links along."""
+        new_end = start + len(docs)
+        added = _index_docs(docs, start)
+        for term in self.postings.keys() | set().union(*added):
+            postings = self.postings.get(term, (_Postings.of([]),) * 3)
+            title, meta, text = (
+                p.splice(start, end, new_end, table.get(term, []))
+                for p, table in zip(postings, added, strict=True)
+            )
+            if title.count or meta.count or text.count:
+                self.postings[term] = (title, meta, text)
+            else:
+                del self.postings[term]
+        self.rows[start:end] = map(_row, docs)
+
+    def files(self) -> dict[str, bytes]:
+        """The index files, by path."""
+        entries = {
+            term: ",".join(p.text() for p in postings).rstrip(",")
+            for term, postings in self.postings.items()
+        }
+        files, keys = _shard_files(entries)
+        rows = self.rows
+        for n, start in enumerate(range(0, len(rows), DOC_CHUNK)):
+            files[f"{INDEX_DIR}d/{n}.json"] = (
+                b"[" + b",".join(rows[start : start + DOC_CHUNK]) + b"]"
+            )
+        manifest = {
+            "version": FORMAT_VERSION,
+            "docs": len(rows),
+            "chunk": DOC_CHUNK,
+            "keys": " ".join(sorted(keys)),
+            "particles": list(PARTICLES),
+            "prefix_files": PREFIX_FILES,
+            "max_tokens": MAX_QUERY_TOKENS,
+        }
+        files[INDEX_DIR + "manifest.json"] = _json(manifest)
+        return dict(sorted(files.items()))
+
+
 def build_search_index(docs: Sequence[SearchDoc]) -> dict[str, bytes]:
     """Index links (newest first; id = position) into files keyed by path under `search/`."""
-    # term -> doc ids, one table per field level; a doc is listed under its best level.
-    by_level: dict[int, dict[str, list[int]]] = {LEVEL_TITLE: {}, LEVEL_META: {}, LEVEL_TEXT: {}}
-    terms_of: dict[str, list[str]] = {}  # tokens repeat across links: split each once
-    for doc_id, doc in enumerate(docs):
-        levels: dict[str, int] = {}
-        # Lowest level first, so a term's best field is the one assigned last.
-        for level, text in sorted(_doc_fields(doc), key=lambda field: field[0]):
-            for token in tokenize(text):
-                terms = terms_of.get(token)
-                if terms is None:
-                    terms = terms_of[token] = index_terms(token)
-                for term in terms:
-                    levels[term] = level
-        for term, level in levels.items():
-            table = by_level[level]
-            ids = table.get(term)
-            if ids is None:
-                table[term] = [doc_id]
-            else:
-                ids.append(doc_id)
-    all_terms = set().union(*by_level.values())
-    entries = {
-        term: ",".join(
-            encode_ids(by_level[level].get(term, ()))
-            for level in (LEVEL_TITLE, LEVEL_META, LEVEL_TEXT)
-        ).rstrip(",")
-        for term in all_terms
-    }
+    return _Index.of(docs, [], []).files()
 
+
+def digest_search_index(
+    digest: Digest,
+    commentary_text: Callable[[str], str],
+    issue_keys: Mapping[str, str],
+    cache: Store | None = None,
+) -> dict[str, bytes]:
+    """The index of a digest's links, re-indexing only the issues changed since the cached build.
+
+    `issue_keys` holds each issue file's content key by path (see `load_digest`); an
+    issue is unchanged when its key is. The files are the same as a cold build's.
+    """
+    issues = digest.issues
+    keys = [issue_keys.get(issue.path, "") for issue in issues]
+    index: _Index | None = cache.get("index") if cache is not None else None
+    if index is None or "" in keys:
+        docs_by_issue = [issue_docs(issue, commentary_text) for issue in issues]
+        docs = [doc for docs in docs_by_issue for doc in docs]
+        index = _Index.of(docs, keys, list(map(len, docs_by_issue)))
+    else:
+        # The changed issues lie between the longest unchanged head and tail.
+        head = 0
+        while head < min(len(keys), len(index.keys)) and keys[head] == index.keys[head]:
+            head += 1
+        tail = 0
+        while (
+            tail < min(len(keys), len(index.keys)) - head
+            and keys[-1 - tail] == index.keys[-1 - tail]
+        ):
+            tail += 1
+        changed = issues[head : len(issues) - tail]
+        docs_by_issue = [issue_docs(issue, commentary_text) for issue in changed]
+        start = sum(index.counts[:head])
+        end = sum(index.counts[: len(index.keys) - tail])
+        index.replace(start, end, [doc for docs in docs_by_issue for doc in docs])
+        index.keys = keys
+        index.counts[head : len(index.counts) - tail] = map(len, docs_by_issue)
+    files = index.files()
+    if cache is not None:
+        cache.put("index", index)  # after files(): it makes the bitmaps the next build keeps
+    return files
+
+
+def _shard_files(entries: dict[str, str]) -> tuple[dict[str, bytes], list[str]]:
+    """The shard files, by path, and the manifest's shard keys, from each term's postings."""
+    sizes = {t: len(t.encode()) + len(e) + 6 for t, e in entries.items()}
     groups: dict[str, list[str]] = {}
     for term in sorted(entries):
         base = term[:1] if is_hangul(term) else term[:_LATIN_KEY_LEN]
@@ -379,34 +716,16 @@ def build_search_index(docs: Sequence[SearchDoc]) -> dict[str, bytes]:
 
     for base, terms in groups.items():
         if is_hangul(base):
-            split = _hangul_buckets(terms, entries)
+            split = _hangul_buckets(terms, sizes)
             buckets = len(split)
             keys.append(base if buckets == 1 else f"{base}:{buckets}")
             for bucket, members in enumerate(split):
                 write_shard(base, bucket, buckets, members)
         else:
-            for key, members in _latin_shards(terms, base, entries).items():
+            for key, members in _latin_shards(terms, base, sizes).items():
                 keys.append(key)
                 write_shard(key, 0, 1, members)
-
-    for start in range(0, len(docs), DOC_CHUNK):
-        chunk = [
-            [d.url, d.title, d.source, d.issue_title, d.date]
-            for d in docs[start : start + DOC_CHUNK]
-        ]
-        files[f"{INDEX_DIR}d/{start // DOC_CHUNK}.json"] = _json(chunk)
-
-    manifest = {
-        "version": FORMAT_VERSION,
-        "docs": len(docs),
-        "chunk": DOC_CHUNK,
-        "keys": " ".join(sorted(keys)),
-        "particles": list(PARTICLES),
-        "prefix_files": PREFIX_FILES,
-        "max_tokens": MAX_QUERY_TOKENS,
-    }
-    files[INDEX_DIR + "manifest.json"] = _json(manifest)
-    return dict(sorted(files.items()))
+    return files, keys
 
 
 # --- querying (the algorithm of search.js, for tests and the benchmark) ----

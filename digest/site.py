@@ -122,7 +122,7 @@ def iter_outputs(
     """
     from digest.feeds import render_feeds
     from digest.render import PARALLEL_PAGES, Renderer
-    from digest.search import build_search_index, html_text, search_docs
+    from digest.search import digest_search_index, html_text
 
     # Read content files first: a bad image is a content error before any rendering.
     assets = merge_outputs(static_files().items(), content_files(content_dir, "images").items())
@@ -132,10 +132,18 @@ def iter_outputs(
     html.save()
 
     def feeds_and_search() -> dict[str, bytes]:
-        docs = search_docs(digest, lambda text: html_text(renderer.html(text)))
+        # The search index is updated for the issues that changed (by content key); the
+        # salt covers what else a link's search text depends on (taxonomy, base path).
+        store = Store(cache_dir, "search", salt=fingerprint(config))
+        search = digest_search_index(
+            digest,
+            lambda text: html_text(renderer.html(text)),
+            reuse.issue_keys if reuse is not None else {},
+            store,
+        )
+        store.save()
         return merge_outputs(
-            render_feeds(config, digest, renderer.groups, renderer).items(),
-            build_search_index(docs).items(),
+            render_feeds(config, digest, renderer.groups, renderer).items(), search.items()
         )
 
     jobs = list(renderer.page_jobs())

@@ -1,0 +1,174 @@
+"""The search index rebuilt from its cache is byte-identical to a cold one, whatever changed."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import random
+import re
+import unicodedata
+from pathlib import Path
+
+from digest.cache import Store, fingerprint
+from digest.model import Digest, Issue, Link, Section
+from digest.search import (
+    _DIACRITICS,
+    _MARK_BLOCKS,
+    _Postings,
+    build_search_index,
+    decode_ids,
+    digest_search_index,
+    encode_ids,
+    normalize,
+    search_docs,
+)
+
+# A small vocabulary, so that some terms are in most links (bitmap form) and some in few.
+WORDS = [
+    "모델",
+    "딥러닝",
+    "추천시스템",
+    "학습",
+    "데이터",
+    "transformer",
+    "rlhf",
+    "vision",
+    "agent",
+    "검색",
+    "서빙",
+    "평가",
+]
+
+
+def plain(text: str) -> str:
+    """Commentary as search text: the Markdown is plain already."""
+    return text
+
+
+def make_link(rng: random.Random, anchor: str) -> Link:
+    """A link with a few random words in its title, tags and commentary."""
+    title = " ".join(rng.choices(WORDS, k=rng.randint(1, 3)))
+    commentary = " ".join(rng.choices([*WORDS, f"w{rng.randint(0, 300)}"], k=rng.randint(0, 8)))
+    tags = tuple(rng.sample(WORDS[5:], k=rng.randint(0, 2)))
+    return Link(anchor, title, title, f"https://e.com/{anchor}", None, None, tags, commentary, 1)
+
+
+def make_issue(rng: random.Random, number: int, links: int) -> Issue:
+    """An issue of `links` random links (issue numbers count up to the newest)."""
+    slug = f"issue-{number}"
+    section = Section(
+        "Research",
+        "Research",
+        "research",
+        "",
+        tuple(make_link(rng, f"{slug}-{n}") for n in range(links)),
+        (),
+    )
+    return Issue(slug, f"{number}호", dt.date(2000, 1, 1), f"{slug}.md", "", (section,))
+
+
+def with_links(issue: Issue, links: list[Link]) -> Issue:
+    """The issue with its links replaced."""
+    section = dataclasses.replace(issue.sections[0], links=tuple(links))
+    return dataclasses.replace(issue, sections=(section,))
+
+
+def cached_build(folder: Path, issues: list[Issue]) -> dict[str, bytes]:
+    """Index the digest through the store in `folder`, saving it as the site would."""
+    keys = {issue.path: fingerprint(repr(issue)) for issue in issues}
+    store = Store(folder, "search")
+    files = digest_search_index(Digest(tuple(issues)), plain, keys, store)
+    store.save()
+    return files
+
+
+def cold_build(issues: list[Issue]) -> dict[str, bytes]:
+    return build_search_index(search_docs(Digest(tuple(issues)), plain))
+
+
+def test_cached_builds_match_cold_ones(tmp_path: Path) -> None:
+    rng = random.Random(6)
+    issues = [make_issue(rng, n, rng.randint(15, 25)) for n in range(12, 0, -1)]  # newest first
+
+    def edit_commentary(at: int) -> None:
+        links = list(issues[at].sections[0].links)
+        links[1] = dataclasses.replace(links[1], commentary="완전히 새 코멘트 zebra 모델")
+        issues[at] = with_links(issues[at], links)
+
+    def add_link(at: int) -> None:
+        links = list(issues[at].sections[0].links)
+        links.insert(2, make_link(rng, f"new-{rng.randint(0, 10**9)}"))
+        issues[at] = with_links(issues[at], links)
+
+    def remove_link(at: int) -> None:
+        issues[at] = with_links(issues[at], list(issues[at].sections[0].links[1:]))
+
+    assert cached_build(tmp_path, issues) == cold_build(issues)  # no cache yet
+    assert cached_build(tmp_path, issues) == cold_build(issues)  # nothing changed
+    for change in (edit_commentary, add_link, remove_link):
+        for at in (0, 7, len(issues) - 1):  # newest, an old one, the oldest
+            change(at)
+            assert cached_build(tmp_path, issues) == cold_build(issues), (change, at)
+    issues.insert(0, make_issue(rng, 13, 20))  # a new issue
+    assert cached_build(tmp_path, issues) == cold_build(issues)
+    del issues[5]  # an issue deleted
+    assert cached_build(tmp_path, issues) == cold_build(issues)
+    issues[3:6] = [with_links(issue, []) for issue in issues[3:6]]  # issues emptied
+    assert cached_build(tmp_path, issues) == cold_build(issues)
+
+
+def test_random_edits_match_cold_builds(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    issues = [make_issue(rng, n, rng.randint(5, 30)) for n in range(10, 0, -1)]
+    for _ in range(25):
+        at = rng.randrange(len(issues))
+        links = list(issues[at].sections[0].links)
+        for _ in range(rng.randint(1, 3)):
+            where = rng.randint(0, len(links))
+            if links and rng.random() < 0.5:
+                del links[min(where, len(links) - 1)]
+            else:
+                links.insert(where, make_link(rng, f"x-{rng.randint(0, 10**9)}"))
+        issues[at] = with_links(issues[at], links)
+        assert cached_build(tmp_path, issues) == cold_build(issues)
+
+
+def test_spliced_postings_match_fresh_ones() -> None:
+    rng = random.Random(8)
+    for _ in range(1500):
+        size = rng.choice([3, 60, 400, 3000])
+        density = rng.random()
+        ids = [i for i in range(size) if rng.random() < density]
+        postings = _Postings.of(ids)
+        for _ in range(3):
+            postings.text()  # sometimes makes the bitmap, which splices keep up to date
+            start = rng.randint(0, size)
+            end = rng.randint(start, size)
+            new_end = start + rng.randint(0, 40)
+            added = sorted(rng.sample(range(start, new_end), rng.randint(0, new_end - start)))
+            later = [i + new_end - end for i in ids if i >= end]
+            ids = [i for i in ids if i < start] + added + later
+            size += new_end - end
+            postings = postings.splice(start, end, new_end, added)
+            assert postings.text() == encode_ids(ids)
+            assert decode_ids(postings.text()) == ids
+
+
+def test_mark_blocks_hold_every_marked_character() -> None:
+    # normalize() skips the diacritic step for text without these characters.
+    inside = {cp for start, end in _MARK_BLOCKS for cp in range(start, end)}
+    for cp in range(0x110000):
+        if cp not in inside:
+            assert not _DIACRITICS.search(unicodedata.normalize("NFD", chr(cp))), hex(cp)
+
+
+def test_normalize_fast_path_matches_the_full_rule() -> None:
+    def full(text: str) -> str:
+        text = unicodedata.normalize("NFKC", text).lower()
+        text = re.sub("[\u0300-\u036f]", "", unicodedata.normalize("NFD", text))
+        return unicodedata.normalize("NFC", text)
+
+    samples = ["모델 → 딥러닝’s “café” Ｔｒａｎｓ ↚ ≠ ﬁ İ", "추천시스템 — 1/4…", "a\u0301 가\u11a8"]
+    samples += [chr(cp) for start, end in _MARK_BLOCKS for cp in range(start, end)]
+    for text in samples:
+        assert normalize(text) == full(text), ascii(text)
