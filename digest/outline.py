@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass, field
 
-from digest.config import Taxonomy, strip_numbering
+from digest.config import Taxonomy, Term, strip_numbering
 from digest.errors import ContentError, Diagnostic, SourceText
 from digest.markup import plain_text
 from digest.model import Link, Section, Subtopic
@@ -36,6 +38,35 @@ class _Group:
     subtopics: list[_Group] = field(default_factory=list)
 
 
+_SYNTAX = "\\n\\r\\x00\\\\`~*_\\[!<&"
+_INLINE_SYNTAX = re.compile(f"[{_SYNTAX}]")
+"""Characters that start some inline Markdown rule (or are rewritten by its normalizer)."""
+_PLAIN = f"[^{_SYNTAX}]"
+_EMPHASIS_ONLY = re.compile(
+    rf"(?:{_PLAIN}|(?:^|(?<= ))\*[A-Za-z0-9](?:{_PLAIN}*[A-Za-z0-9])?\*(?= |$))*"
+)
+"""Plain text and `*words*` that can only open (after a space) and only close (before one)."""
+
+
+def plain_title(text: str) -> str:
+    """`plain_text(text)`, without parsing Markdown when the title has no Markdown syntax.
+
+    Most titles are plain words or have one `*word*`, and parsing each as Markdown was
+    a third of reading a file; tests/test_fast_paths.py checks both paths agree.
+    """
+    if _INLINE_SYNTAX.search(text) is None:
+        return " ".join(text.split())
+    if _EMPHASIS_ONLY.fullmatch(text):
+        return " ".join(text.replace("*", "").split())
+    return plain_text(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _term(taxonomy: Taxonomy, heading: str, subtopic: bool) -> Term | None:
+    # The same few headings open every issue; matching one walks every name and alias.
+    return taxonomy.match_subtopic(heading) if subtopic else taxonomy.match_section(heading)
+
+
 def trim_lines(lines: list[str]) -> str:
     """Join lines, dropping blank lines at both ends and trailing whitespace."""
     lines = [line.rstrip() for line in lines]
@@ -61,7 +92,7 @@ class Outline:
     def section(self, raw: str, line: int) -> None:
         """Open a section at a `##` heading."""
         heading = strip_numbering(raw)
-        term = self.taxonomy.match_section(heading)
+        term = _term(self.taxonomy, heading, False)
         if term is None:
             self._warn_unknown(heading, line, subtopic=False)
         name, slug = (term.name, term.slug) if term else (heading, slugify(heading) or "section")
@@ -83,7 +114,7 @@ class Outline:
                     hint="add a section heading such as `## Research` above it",
                 )
             )
-        term = self.taxonomy.match_subtopic(heading)
+        term = _term(self.taxonomy, heading, True)
         if term is None:
             self._warn_unknown(heading, line, subtopic=True)
         name, slug = (term.name, term.slug) if term else (heading, slugify(heading) or "topic")
@@ -124,6 +155,13 @@ class Outline:
         elif self._current is not None:
             self._current.note.append(line)
 
+    def text_lines(self, lines: list[str]) -> None:
+        """Several lines of commentary or note at once, as `text` would add them."""
+        if self._link is not None:
+            self._link.commentary.extend(lines)
+        elif self._current is not None:
+            self._current.note.extend(lines)
+
     def freeze(self) -> tuple[Section, ...]:
         """Settle link ids (explicit first, then slugs of titles) and build the model."""
         drafts = [d for s in self.sections for group in (s, *s.subtopics) for d in group.links]
@@ -144,15 +182,13 @@ class Outline:
                 )
             taken.add(d.explicit_id)
             first_line.setdefault(d.explicit_id, d.line)
-        ids = {
-            id(d): d.explicit_id or unique_slug(slugify(plain_text(d.title_md)), taken)
-            for d in drafts
-        }
+        titles = {id(d): plain_title(d.title_md) for d in drafts}
+        ids = {id(d): d.explicit_id or unique_slug(slugify(titles[id(d)]), taken) for d in drafts}
 
         def link(d: LinkDraft) -> Link:
             return Link(
                 id=ids[id(d)],
-                title=plain_text(d.title_md),
+                title=titles[id(d)],
                 title_md=d.title_md,
                 url=d.url,
                 published=d.published,

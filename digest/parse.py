@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import difflib
 import re
@@ -31,6 +32,8 @@ class FieldError(ValueError):
 
 
 def _text(key: str, value: Any) -> str:
+    if type(value) is str:  # nearly always; skips the checks below
+        return value.strip()
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise FieldError(f"'{key}' must be text", f"write `{key}: some text` (quote it if needed)")
     return str(value).strip()
@@ -146,14 +149,13 @@ def check_fields(
     meant: set[str] = set()  # keys an unknown key was probably meant to be
     for key, value in data.items():
         parse = fields.get(key)
-        kline, vline, vcol = pos.get(key, (line, line, 1))
         if parse is None:
             close = difflib.get_close_matches(key, list(fields), n=1)
             meant.update(close)
             problems.append(
                 src.diag(
                     f"unknown key '{key}' in {what}",
-                    kline,
+                    pos.get(key, (line,))[0],
                     1,
                     hint=(f"did you mean '{close[0]}'? " if close else "")
                     + f"allowed keys: {', '.join(fields)}",
@@ -163,6 +165,7 @@ def check_fields(
         try:
             out[key] = parse(value)
         except FieldError as exc:
+            _, vline, vcol = pos.get(key, (line, line, 1))
             problems.append(src.diag(str(exc), vline, vcol, hint=exc.hint))
     for key in required:
         if key not in data and key not in meant:
@@ -194,14 +197,33 @@ def _heading(line: str) -> tuple[int, str] | None:
     return (len(match[1]), match[2] or "") if match else None
 
 
+_MARKED = re.compile(r"^(?:---|##|[^\S\n]{0,3}(?:```|~~~))", re.MULTILINE)
+"""Lines that may be a delimiter, a heading or a fence; every other line is plain text."""
+
+
+def _marked_lines(text: str) -> list[int]:
+    """0-based numbers of the lines `_MARKED` matches, found without a loop over lines."""
+    marks: list[int] = []
+    lineno = pos = 0
+    for match in _MARKED.finditer(text):
+        start = match.start()
+        lineno += text.count("\n", pos, start)
+        pos = start
+        marks.append(lineno)
+    return marks
+
+
 def parse_native(path: str, text: str, config: SiteConfig) -> ParsedIssue:
     """Parse a native issue file's text (first line `---`) into an Issue."""
     src = SourceText(path, text)
     lines = src.lines
     problems: list[Diagnostic] = []
+    # Only marked lines need a look of their own; the runs between them are text.
+    marks = _marked_lines(text)
+    delimiters = [i for i in marks if _is_delimiter(lines[i])]
 
     # Issue front matter: line 1 is `---`; find its closing line.
-    end = next((i for i in range(1, len(lines)) if _is_delimiter(lines[i])), None)
+    end = next((i for i in delimiters if i >= 1), None)
     if end is None:
         raise ContentError(
             src.diag(
@@ -220,12 +242,24 @@ def parse_native(path: str, text: str, config: SiteConfig) -> ParsedIssue:
     intro: list[str] = []
     in_fence = False
     i = end + 1
-    while i < len(lines):
+    count = len(lines)
+    k = bisect.bisect_right(marks, end)  # index in `marks` of the next marked line
+    while i < count:
+        marked = marks[k] if k < len(marks) else count
+        if marked > i:
+            if outline.in_section:
+                outline.text_lines(lines[i:marked])
+            else:
+                intro.extend(lines[i:marked])
+            i = marked
+            continue
+        k += 1
         line = lines[i]
         lineno = i + 1
         heading = None if in_fence else _heading(line)
         if _is_delimiter(line):
-            close = next((j for j in range(i + 1, len(lines)) if _is_delimiter(lines[j])), None)
+            d = bisect.bisect_right(delimiters, i)
+            close = delimiters[d] if d < len(delimiters) else None
             if close is None:
                 problems.append(
                     src.diag(
@@ -271,6 +305,7 @@ def parse_native(path: str, text: str, config: SiteConfig) -> ParsedIssue:
                     )
             in_fence = False
             i = close + 1
+            k = bisect.bisect_right(marks, close)
             continue
         if heading is not None:
             level, title = heading

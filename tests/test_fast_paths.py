@@ -1,0 +1,203 @@
+"""Differential tests: the reader's fast paths agree with the general code they stand in for."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import pickle
+
+from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import strategies as st
+
+from digest.errors import ContentError, SourceText
+from digest.markup import plain_text
+from digest.model import Issue, Link, ParsedIssue, Section, Subtopic
+from digest.outline import plain_title
+from digest.yamlmap import load_yaml_mapping, simple_mapping
+
+EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "500"))
+PROPERTY = settings(
+    max_examples=EXAMPLES * 4,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+# Pieces of YAML that are, or are close to, what `simple_mapping` accepts, so random
+# blocks probe the edges of its subset: indicators, comments, quotes, flow lists,
+# values PyYAML resolves to non-strings, and characters YAML treats specially.
+KEYS = ["url", "title", "tags", "a", "a-b", "x_1", "yes", "y", "on", "No", "null", "1", "<<"]
+PIECES = [
+    " ",
+    "  ",
+    ":",
+    ": ",
+    "#",
+    " #",
+    ",",
+    ", ",
+    "[",
+    "]",
+    "{",
+    "}",
+    "'",
+    '"',
+    "\\",
+    "-",
+    "- ",
+    "?",
+    "&a",
+    "*a",
+    "!",
+    "!!str ",
+    "|",
+    ">",
+    "%",
+    "@",
+    "`",
+    "~",
+    "=",
+    ".",
+    "..",
+    "https://example.org/a?b=c#d",
+    "2022-12",
+    "2022-12-29",
+    "12:30",
+    "1_000",
+    "0x1F",
+    "0o7",
+    "1e3",
+    ".inf",
+    "-.5",
+    "+1",
+    "true",
+    "False",
+    "yes",
+    "off",
+    "null",
+    "NULL",
+    "tag",
+    "Title",
+    "RLHF",
+    "스캐터랩",
+    "機械学習",
+    "\U0001f600",
+    "\u00a0",
+    "\t",
+    "\r",
+    "\x85",
+    "\u2028",
+    "\ufeff",
+    "\x7f",
+    "\x01",
+    "\ufffd",
+    "a b",
+    "x",
+    "0",
+]
+WORDS = ["Title", "RLHF", "a", "x1", "스캐터랩", "機械学習", "2022", "\U0001f600", "e"]
+values = st.lists(st.sampled_from(PIECES), max_size=6).map("".join)
+# Mostly words, now and then an edge piece: values that are usually in the subset.
+wordy = st.lists(
+    st.one_of(st.sampled_from(WORDS), st.sampled_from(WORDS), st.sampled_from(PIECES)),
+    min_size=1,
+    max_size=5,
+).map("".join)
+items = st.lists(wordy, max_size=4).map(lambda xs: "[" + ", ".join(xs) + "]")
+near = st.one_of(
+    wordy,
+    wordy.map(lambda v: f'"{v}"'),
+    wordy.map(lambda v: f"'{v}'"),
+    items,
+    st.builds(lambda a, b: a + b, items, st.sampled_from(PIECES)),
+)
+lines = st.one_of(
+    st.builds(
+        lambda k, sep, v: k + sep + v,
+        st.sampled_from(KEYS),
+        st.sampled_from([": ", ":  ", ":", " : ", ": [", ': "', ": '"]),
+        values,
+    ),
+    st.builds(lambda k, v: f"{k}: {v}", st.sampled_from(KEYS), near),
+    st.builds(lambda k, v: f"{k}: {v}", st.sampled_from(KEYS), near),
+    st.sampled_from(["", " ", "# note", "  - a", "---", "...", "%YAML 1.1", "  more"]),
+    values,
+)
+blocks = st.one_of(
+    st.lists(lines, min_size=1, max_size=6).map("\n".join),
+    st.dictionaries(st.sampled_from(KEYS), near, min_size=1, max_size=5).map(
+        lambda fields: "\n".join(f"{k}: {v}" for k, v in fields.items())
+    ),
+)
+
+
+@PROPERTY
+@given(blocks)
+@example('url: https://x.org/a\ntitle: "RETRO 2: Sparse"\npublished: 2022-12\ntags: [a, b c ]')
+@example("tags: []\nsource: 'Meta (FAIR)'")
+@example("title: a,b [c] {d}\nurl: x#y")
+@example("tags: [a,b]")
+@example("a: " + "x" * 2000)
+def test_simple_mapping_agrees_with_pyyaml(text: str) -> None:
+    """Whatever the fast reader accepts, PyYAML reads the same: same values, same positions."""
+    fast = simple_mapping(text, 7)
+    event("fast path" if fast is not None else "PyYAML")
+    if fast is None:
+        return
+    try:
+        slow = load_yaml_mapping(SourceText("t.md", text), text, 7, "link block")
+    except ContentError as exc:  # pragma: no cover - a failure of the property
+        raise AssertionError(f"fast path accepted what PyYAML rejects: {exc}") from None
+    assert fast == slow
+    for key, value in slow[0].items():
+        assert type(fast[0][key]) is type(value)
+        if isinstance(value, list):
+            assert all(type(item) is str for item in value)
+
+
+inline = st.text(
+    st.one_of(
+        st.sampled_from(list("*_`~[]()!<>&\\#\n\r\x00 \t\u00a0\u3000\x85\u2028;:/.")),
+        st.characters(),
+    ),
+    max_size=30,
+)
+
+
+# Titles of words, some wrapped in stars, joined by spaces: the emphasis fast path's edges.
+starry = st.lists(
+    st.one_of(
+        st.sampled_from(["a", "Scaling", "B2", "é", "스캐터랩", "x.", "(a)", "-", ".", ""]),
+        st.sampled_from(["*", "**", "*a*", "*a b*", "*a", "a*", "*.", ".*", "*é*", "_a_"]),
+    ),
+    max_size=6,
+).flatmap(lambda words: st.sampled_from([" ", "", "  ", "\t"]).map(lambda sep: sep.join(words)))
+
+
+@PROPERTY
+@given(st.one_of(inline, starry))
+@example("Illustrating RLHF  (part 2)")
+@example("a &amp; b")
+@example("*Scaling* Speech Models to *Billions* of Users")
+def test_plain_title_agrees_with_markdown(text: str) -> None:
+    """A title's plain text is the same whether or not Markdown parsing was skipped."""
+    assert plain_title(text) == plain_text(text)
+
+
+def test_model_pickles_by_fields() -> None:
+    """Pickling keeps every field (the reduce lists the constructor's fields)."""
+    for cls in (Link, Subtopic, Section, Issue, ParsedIssue):
+        assert cls.__match_args__ == tuple(f.name for f in dataclasses.fields(cls))
+    link = Link("a", "A", "*A*", "https://x.org", "2022-12", "S", ("t",), "c", 9)
+    issue = Issue(
+        "2022-12",
+        "T",
+        dt.date(2022, 12, 1),
+        "p.md",
+        "intro",
+        (Section("R", "R", "r", "", (link,), (Subtopic("N", "N", "n", "note", (link,)),)),),
+        "sum",
+        True,
+    )
+    parsed = ParsedIssue(issue, ())
+    assert pickle.loads(pickle.dumps(parsed, pickle.HIGHEST_PROTOCOL)) == parsed
