@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
+import jinja2.bccache
 from markupsafe import Markup, escape
 
 from digest import i18n, markup
@@ -262,6 +263,30 @@ def _render_forked(jobs: list[PageJob], workers: int) -> Iterator[bytes]:
         _FORKED_JOBS.clear()
 
 
+class _MemoryBytecodeCache(jinja2.BytecodeCache):
+    """Compiled templates kept in this process, by name and source checksum.
+
+    `digest serve` makes a Renderer per rebuild; compiling the templates again was a
+    tenth of a rebuild. In memory only: compiled code is never loaded from disk.
+    """
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        """Fill `bucket` from memory when this source was compiled before."""
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)  # discarded there if the source changed
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        """Remember a freshly compiled template."""
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = _MemoryBytecodeCache()
+
+
 class Renderer:
     """Renders every page of a site from a Digest, through the Jinja templates."""
 
@@ -284,6 +309,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            bytecode_cache=_COMPILED,
         )
         self.env.globals.update(
             site=config,

@@ -267,7 +267,7 @@ def build(
         site_key,
         issue_keys,
         last.get("pages", {}) if same_folder and last is not None else {},
-        lambda path: (out_dir / path).is_file(),
+        lambda path: os.path.isfile(f"{out_dir}/{path}"),
     )
     report(2, 3, "rendering Markdown")
 
@@ -504,20 +504,22 @@ def write_outputs(
         written: set[str] = set()
         fresh: set[str] = set()
         pairs = outputs.items() if isinstance(outputs, Mapping) else outputs
+        # Plain strings, not Path objects: this loop runs for every file of the site.
+        live, staged = str(out_dir), str(tmp)
         for path, data in pairs:
             _check_path(path)
             if path in written:
                 raise OutputError(f"two outputs for the same path: {path}")
             written.add(path)
             stale.discard(path)
-            previous = out_dir / path
+            previous, target = f"{live}/{path}", f"{staged}/{path}"
             if data is None or _same_bytes(previous, data):
-                if path not in same or not _same_file(tmp / path, previous):
+                if path not in same or not _same_file(target, previous):
                     # Same inode, same mtime: kept as it was.
-                    _place(tmp / path, previous, None)
+                    _place(target, previous, None)
             else:
                 fresh.add(path)
-                _place(tmp / path, None, data)
+                _place(target, None, data)
         for path in sorted(stale):
             _remove(tmp, path)
         marker = tmp / SITE_MARKER
@@ -539,7 +541,7 @@ def write_outputs(
     return Written(sorted(written), frozenset(fresh))
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def _same_file(a: str, b: str) -> bool:
     """True when both paths are the same inode (a spare's file still the live one)."""
     try:
         return os.stat(a).st_ino == os.stat(b).st_ino
@@ -558,13 +560,13 @@ def _claim(source: Path, target: Path) -> bool:
     return True
 
 
-def _place(target: Path, link_from: Path | None, data: bytes | None) -> None:
+def _place(target: str, link_from: str | None, data: bytes | None) -> None:
     """Make the file `target` (a hard link to `link_from`, or `data`), replacing what is there.
 
     A fresh inode every time: a file there may be a hard link to the live site's.
     """
     try:
-        target.unlink()
+        os.unlink(target)
     except FileNotFoundError:
         pass
     except IsADirectoryError:
@@ -576,12 +578,17 @@ def _place(target: Path, link_from: Path | None, data: bytes | None) -> None:
             if link_from is not None:
                 os.link(link_from, target)
             else:
-                target.write_bytes(data or b"")
+                _write_new(target, data or b"")
             return
         except (FileNotFoundError, NotADirectoryError):
             if attempt == 2:
                 raise
-            _parents(target)
+            _parents(Path(target))
+
+
+def _write_new(target: str, data: bytes) -> None:
+    with open(target, "xb") as f:
+        f.write(data)
 
 
 def _parents(target: Path) -> None:
@@ -615,10 +622,11 @@ def _remove(root: Path, path: str) -> None:
         parent = parent.parent
 
 
-def _same_bytes(path: Path, data: bytes) -> bool:
+def _same_bytes(path: str, data: bytes) -> bool:
     try:
-        if path.stat().st_size != len(data):
+        if os.stat(path).st_size != len(data):
             return False
-        return path.read_bytes() == data
+        with open(path, "rb") as f:
+            return f.read() == data
     except OSError:
         return False

@@ -202,16 +202,16 @@ def test_disk_full_midway_leaves_previous_site(
         encoding="utf-8",
     )  # every page changes, so every file is written, none hard-linked
     writes = 0
-    real_write = Path.write_bytes
+    real_write = site._write_new
 
-    def write_bytes(self: Path, data: bytes) -> int:
+    def write_new(target: str, data: bytes) -> None:
         nonlocal writes
         writes += 1
         if writes > fail_after:
-            raise OSError(errno.ENOSPC, "No space left on device", str(self))
-        return real_write(self, data)
+            raise OSError(errno.ENOSPC, "No space left on device", target)
+        real_write(target, data)
 
-    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    monkeypatch.setattr(site, "_write_new", write_new)
     with pytest.raises(OSError, match="No space left"):
         build(content, out)
     assert snapshot(out) == before

@@ -272,3 +272,20 @@ def test_an_edit_that_keeps_size_and_mtime_is_still_seen(tmp_path: Path) -> None
     assert issue.stat().st_size == st.st_size and issue.stat().st_mtime_ns == st.st_mtime_ns
     build(content, out)
     assert "첫 메모트" in (out / "issues" / "2023-01" / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_template_edited_between_builds_of_one_process_is_compiled_again(
+    tmp_path: Path,
+) -> None:
+    # Compiled templates are kept in memory between a process's builds (digest serve).
+    content = make_site(tmp_path)
+    out = tmp_path / "_site"
+    change_template(content)
+    build(content, out)
+    assert "(custom)" in (out / "404.html").read_text(encoding="utf-8")
+    override = content.parent / "templates" / "404.html"
+    override.write_text(
+        override.read_text(encoding="utf-8").replace("(custom)", "(edited)"), "utf-8"
+    )
+    build(content, out)
+    assert "(edited)" in (out / "404.html").read_text(encoding="utf-8")
