@@ -18,7 +18,7 @@ from typing import Any
 from digest import __version__
 
 CACHE_DIR_NAME = ".digest-cache"
-_FORMAT = 2
+_FORMAT = 3
 _MAGIC = b"DGC1"
 
 
@@ -100,21 +100,28 @@ def code_identity() -> str:
 class Store:
     """One dict on disk, loaded lazily and saved atomically; each value pickled on its own.
 
-    (Strings are kept as they are: unpickling tens of thousands one by one costs more.)
-
     Values stay pickled until asked for, so a build that changed one issue neither
-    unpickles what it does not use nor pickles again what it did not change: saving
-    writes the bytes it read. The tool version and a caller-given salt are part of
-    the file's identity, so an upgrade or a config change starts from an empty store.
+    unpickles what it does not use nor pickles again what it did not change. (Strings
+    are kept as they are: unpickling tens of thousands one by one costs more.) What a
+    build adds goes to a small journal beside the main file, folded in (and unused
+    entries dropped) once it grows: an editor's rebuild writes kilobytes, not the
+    whole store. The tool version and a caller-given salt are part of the files'
+    identity, so an upgrade or a config change starts from an empty store.
     """
 
     def __init__(self, folder: Path | None, name: str, salt: str = "") -> None:
         self.key = _secret() if folder is not None else None
         self.path = folder / f"{name}.pickle" if folder is not None and self.key else None
+        self.journal = folder / f"{name}.journal.pickle" if self.path and folder else None
         self.identity = (_FORMAT, code_identity(), salt)
         self._data: dict[Any, bytes | str] | None = None
         self._objects: dict[Any, tuple[bytes, Any]] = {}
         self._used: set[Any] = set()
+        self._base = b""
+        """Signature of the main file: a journal belongs to exactly one."""
+        self._journaled: dict[Any, bytes | str] = {}
+        """Entries in the journal: the ones loaded, then the ones added this run."""
+        self._rewrite = False
         self.dirty = False
 
     @property
@@ -122,32 +129,48 @@ class Store:
         """The stored dict: pickled values and strings (empty if absent, unreadable or stale)."""
         if self._data is None:
             self._data = {}
-            if self.path is not None and self.key is not None:
+            if self.path is not None and self.journal is not None:
                 remembered = _MEMORY.get(self.path)
-                if remembered is not None and remembered[0] == (_stat(self.path), self.identity):
-                    # This process wrote or read that very file: `digest serve`
-                    # rebuilds skip reading, checking and unpickling it again.
-                    self._data, self._objects = remembered[1], remembered[2]
+                if remembered is not None and remembered[0] == self._version():
+                    # This process wrote or read those very files: `digest serve`
+                    # rebuilds skip reading, checking and unpickling them again.
+                    self._data, self._objects, self._base, journaled = remembered[1]
+                    self._journaled = dict(journaled)
                     return self._data
-                try:
-                    blob = self.path.read_bytes()
-                    signature, payload = blob[4:36], blob[36:]
-                    # Verify before unpickling: an unsigned or foreign file is a miss.
-                    if blob[:4] == _MAGIC and hmac.compare_digest(
-                        signature, _sign(self.key, payload)
-                    ):
-                        identity, data = pickle.loads(payload)
-                        if identity == self.identity and isinstance(data, dict):
-                            self._data = data
-                            self._remember()
-                except Exception:  # any unreadable cache is just a miss
-                    self._data = {}
+                base = self._read(self.path)
+                if base is not None:
+                    self._base, self._data = base
+                    journal = self._read(self.journal)
+                    if journal is not None and journal[1].get(_BASE) == self._base:
+                        self._journaled = {k: v for k, v in journal[1].items() if k != _BASE}
+                        self._data.update(self._journaled)
+                    self._remember()
         return self._data
+
+    def _read(self, path: Path) -> tuple[bytes, dict[Any, bytes | str]] | None:
+        """A signed file's signature and dict; None if absent, foreign or stale."""
+        assert self.key is not None
+        try:
+            blob = path.read_bytes()
+            signature, payload = blob[4:36], blob[36:]
+            # Verify before unpickling: an unsigned or foreign file is a miss.
+            if blob[:4] == _MAGIC and hmac.compare_digest(signature, _sign(self.key, payload)):
+                identity, data = pickle.loads(payload)
+                if identity == self.identity and isinstance(data, dict):
+                    return signature, data
+        except Exception:  # any unreadable cache is just a miss
+            pass
+        return None
+
+    def _version(self) -> object:
+        assert self.path is not None and self.journal is not None
+        return (_stat(self.path), _stat(self.journal), self.identity)
 
     def _remember(self) -> None:
         if self.path is not None and self._data is not None:
             _MEMORY.pop(self.path, None)
-            _MEMORY[self.path] = ((_stat(self.path), self.identity), self._data, self._objects)
+            state = (self._data, self._objects, self._base, dict(self._journaled))
+            _MEMORY[self.path] = (self._version(), state)
             while len(_MEMORY) > _MEMORY_SIZE:  # one site's stores; forget older sites
                 del _MEMORY[next(iter(_MEMORY))]
 
@@ -174,12 +197,11 @@ class Store:
     def put(self, key: Any, value: Any) -> None:
         """Store `value` under `key` (kept by the next save)."""
         if type(value) is str:
-            # Rendered Markdown: tens of thousands of small strings, cheaper unpickled
-            # with the store than one by one.
             self.data[key] = value
         else:
             blob = self.data[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
             self._objects[key] = (blob, value)
+        self._journaled[key] = self.data[key]
         self._used.add(key)
         self.dirty = True
 
@@ -189,37 +211,50 @@ class Store:
         self._used = set()
         for key, value in data.items():
             self.put(key, value)
-        self.dirty = True
+        self._rewrite = True
 
     def save(self, prune: bool = True) -> None:
-        """Write the store atomically; with `prune`, drop entries not used this run."""
-        if self.path is None or self.key is None or self._data is None:
-            return
-        if prune and len(self._used) != len(self._data):
-            self._data = {k: v for k, v in self._data.items() if k in self._used}
-            self.dirty = True
-        if not self.dirty:
+        """Write what changed; with `prune`, a rewrite drops entries not used this run.
+
+        Additions go to the journal until it holds a quarter of the store; then the
+        main file is written again, without unused entries, and the journal starts over.
+        """
+        if self.path is None or self.journal is None or self._data is None or not self.dirty:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        if self._rewrite or not self._base or len(self._journaled) * 4 > len(self._data):
+            if prune:
+                self._data = {k: v for k, v in self._data.items() if k in self._used}
+            self._base = self._write(self.path, self._data)
+            self._journaled = {}
+            self.journal.unlink(missing_ok=True)
+            self._objects = {k: v for k, v in self._objects.items() if k in self._data}
+        else:
+            self._write(self.journal, {**self._journaled, _BASE: self._base})
+        self.dirty = self._rewrite = False
+        self._remember()
+
+    def _write(self, path: Path, data: dict[Any, Any]) -> bytes:
+        """Write a signed file atomically; return its signature."""
+        assert self.key is not None
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         try:
-            payload = pickle.dumps((self.identity, self._data), protocol=pickle.HIGHEST_PROTOCOL)
+            payload = pickle.dumps((self.identity, data), protocol=pickle.HIGHEST_PROTOCOL)
+            signature = _sign(self.key, payload)
             with os.fdopen(fd, "wb") as f:
-                f.write(_MAGIC + _sign(self.key, payload) + payload)
-            os.replace(tmp, self.path)
+                f.write(_MAGIC + signature + payload)
+            os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        self.dirty = False
-        if len(self._objects) > len(self._data):
-            self._objects = {k: v for k, v in self._objects.items() if k in self._data}
-        self._remember()
+        return signature
 
 
-_MEMORY: dict[
-    Path, tuple[tuple[tuple[int, int, int] | None, object], dict[Any, bytes | str], Any]
-] = {}
-"""Stores this process read or wrote, by path, with the file's identity at the time."""
+_BASE = ("journal of", "main file")
+"""The journal's entry naming its main file's signature (no caller key is a tuple of these)."""
+
+_MEMORY: dict[Path, tuple[object, Any]] = {}
+"""Stores this process read or wrote, by path, with the files' identity at the time."""
 _MEMORY_SIZE = 8
 
 
