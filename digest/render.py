@@ -352,6 +352,7 @@ class Renderer:
         self.base_path = config.base_path
         self._urls: dict[str, str] = {}
         self._texts: dict[str, str] = {}
+        self._group_links: dict[tuple[str, str, str, str], str] = {}
         self._card_cache: dict[tuple[int, str, bool, bool], Markup] = {}
         self.language = config.language
 
@@ -454,11 +455,19 @@ class Renderer:
 
     def group_link(self, kind: str, name: str, prefix: str = "", css: str = "") -> str:
         """A tag or source: a link to its page, or plain text when its name has no slug."""
-        slug = slugify(name)
-        if slug:
-            cls = f' class="{css}"' if css else ""
-            return f'<a{cls} href="{self.url(f"{kind}/{slug}/")}">{prefix}{self.text(name)}</a>'
-        return f'<span class="plain{" " + css if css else ""}">{prefix}{self.text(name)}</span>'
+        key = (kind, name, prefix, css)
+        html = self._group_links.get(key)  # the same few hundred names on every card
+        if html is None:
+            slug = slugify(name)
+            if slug:
+                cls = f' class="{css}"' if css else ""
+                href = self.url(f"{kind}/{slug}/")
+                html = f'<a{cls} href="{href}">{prefix}{self.text(name)}</a>'
+            else:
+                plain = f"plain {css}" if css else "plain"
+                html = f'<span class="{plain}">{prefix}{self.text(name)}</span>'
+            self._group_links[key] = html
+        return html
 
     def card(
         self,
