@@ -88,14 +88,51 @@ def render_block(text: str, base: str = "") -> str:
     """Markdown -> HTML; relative URLs are resolved against `base` when given."""
     if not text:
         return ""
+    plain = plain_paragraphs(text)
+    if plain is not None:
+        return "".join(f"<p>{_escape(p)}</p>\n" for p in plain)
     env: dict[str, Any] = {"base": base}
     return str(markdown().render(text, env))
 
 
 def render_inline(text: str, base: str = "") -> str:
     """Inline Markdown (a title) -> HTML without a wrapping paragraph."""
+    if _SYNTAX.search(text) is None and "\n" not in text and text == text.strip():
+        return _escape(text)
     env: dict[str, Any] = {"base": base}
     return str(markdown().renderInline(text, env))
+
+
+# Characters that can start Markdown syntax inside a line, and control characters
+# (which markdown-it may rewrite). Text without them, in lines that start with a
+# letter, is plain paragraphs: most commentary and titles. tests/test_fast_paths.py
+# checks the shortcut against markdown-it.
+_SYNTAX = re.compile(r"[\\`*_\[\]!<>&~\x00-\x09\x0b-\x1f\x7f]")
+
+
+def plain_paragraphs(text: str) -> list[str] | None:
+    """The paragraphs of `text` if it is plain prose (no Markdown syntax at all), else None."""
+    if _SYNTAX.search(text) is not None:
+        return None
+    paragraphs: list[str] = []
+    lines: list[str] = []
+    for line in text.split("\n"):
+        if not line:
+            if lines:
+                paragraphs.append("\n".join(lines))
+                lines = []
+        elif line[0].isalpha() and line == line.strip():
+            lines.append(line)
+        else:  # a list marker, heading, quote, indented code... or just a digit
+            return None
+    if lines:
+        paragraphs.append("\n".join(lines))
+    return paragraphs
+
+
+def _escape(text: str) -> str:
+    # Of what markdown-it escapes in text (& < > "), plain text can only hold ".
+    return text.replace('"', "&quot;")
 
 
 def plain_text(text: str) -> str:

@@ -201,3 +201,25 @@ def test_model_pickles_by_fields() -> None:
     )
     parsed = ParsedIssue(issue, ())
     assert pickle.loads(pickle.dumps(parsed, pickle.HIGHEST_PROTOCOL)) == parsed
+
+
+_PROSE = st.text(
+    st.one_of(
+        st.sampled_from(list("ab Zé가나한 .,:;?'\"()/%@#$^+=-|{}1\n\n")),
+        st.sampled_from(list("\t\r\x00\x0b\u3000\xa0*_[]!<>&~`\\")),
+        st.characters(exclude_categories=("Cs",)),
+    ),
+    max_size=30,
+)
+"""Mostly prose, with every character that could start Markdown syntax now and then."""
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_PROSE)
+def test_plain_prose_shortcut_renders_as_markdown_it(text: str) -> None:
+    from digest import markup
+
+    md = markup.markdown()
+    if text and markup.plain_paragraphs(text) is not None:
+        assert markup.render_block(text) == md.render(text, {"base": ""})
+    assert markup.render_inline(text) == md.renderInline(text, {"base": ""})
