@@ -25,8 +25,11 @@ English titles, and a query downloads only the few small files it needs.
   bigrams need not be adjacent in the link, so a rare false match is possible.
 - Ranking: every query run must match (AND). A run scores 2 × the best field it
   hits (title 3, source or tag 2, commentary 1), plus 1 for an exact word or
-  the form as typed; a link's score is the sum. Ties go to the newest issue:
-  links are numbered newest first and lower numbers win.
+  the form as typed; a link's score is the sum. Ties go to the newest link:
+  links are numbered in the site's order reversed (oldest issue first, an
+  issue's links last to first) and higher numbers win. Numbering from the
+  oldest puts a new issue, or an edit to the newest one, at the end of every
+  id list, where a rebuild has least to splice.
 - Sharding, so a query downloads only what it needs: the manifest lists the
   shard keys. English words are grouped by their first two letters; a group
   larger than `SHARD_BYTES` is split by the next letter, recursively, so a
@@ -43,8 +46,9 @@ English titles, and a query downloads only the few small files it needs.
 - Rebuilds: `digest_search_index` keeps, in the build cache, each list's gap
   text in pieces of `PIECE_RUNS` runs. Ids are positions, so an edit shifts
   every later id, but gaps between shifted ids stay the same: only the issues
-  whose file changed are indexed again, and each list decodes and encodes
-  only the pieces around the change. The files equal a cold build's.
+  whose file changed are indexed again, and only the lists that hold ids at
+  or after the change decode and encode the pieces around it. The files
+  equal a cold build's.
 - Measured (`python bench/search_bench.py --issues 1000`: 30,000 synthetic
   links, 8.0 MB index in 3,112 files): the first query for 모델, 러닝,
   transf or 추천시스템 downloads 29-91 KB (raw; about half gzipped), an
@@ -60,7 +64,6 @@ import json
 import math
 import re
 import unicodedata
-from array import array
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -72,7 +75,7 @@ if TYPE_CHECKING:
     from digest.cache import Store
     from digest.model import Digest, Issue
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """Bumped whenever the file layout changes; `search.js` checks it."""
 INDEX_DIR = "search/"
 """Where the index lives in the site."""
@@ -317,9 +320,11 @@ class _Postings:
 
     gaps: str
     """Its gap form."""
-    starts: array[int]
+    # Tuples rather than arrays: a cached index holds 100,000s of these, and each array
+    # unpickles through a call of its own (at 50,000 terms: 1.1 s, as tuples 0.2 s).
+    starts: tuple[int, ...]
     """Where each piece of `PIECE_RUNS` runs starts in `gaps`."""
-    afters: array[int]
+    afters: tuple[int, ...]
     """Per piece: one past the last id before it (0 for the first)."""
     count: int
     """How many ids."""
@@ -331,10 +336,10 @@ class _Postings:
     @classmethod
     def of(cls, ids: Sequence[int]) -> _Postings:
         """The list of `ids` (ascending)."""
+        if not ids:
+            return _NO_IDS  # shared: most terms are in one field only
         gaps, starts, afters = _gap_pieces(*_runs(ids), -1)
-        postings = cls(
-            gaps, array("I", starts), array("I", afters), len(ids), ids[-1] if ids else -1
-        )
+        postings = cls(gaps, tuple(starts), tuple(afters), len(ids), ids[-1])
         if postings.bitmap_is_shorter():
             postings.bits = _bits_of(ids)
         return postings
@@ -404,16 +409,20 @@ class _Postings:
         if self.bits is not None:
             low = self.bits & ((1 << start) - 1)
             high = self.bits >> old_end << new_end
-            bits = low | high | _bits_of(added)
+            # Shifted after: added ids are near the end, and a bitmap from 0 costs its length.
+            bits = low | high | _bits_of([doc - start for doc in added]) << start
         return _Postings(
             self.gaps[:head] + gaps + self.gaps[tail:],
-            self.starts[:i]
-            + array("I", [head + n for n in starts] + [n + grown for n in self.starts[k:]]),
-            self.afters[:i] + array("I", afters + [n + shift for n in self.afters[k:]]),
+            (*self.starts[:i], *[head + n for n in starts], *[n + grown for n in self.starts[k:]]),
+            (*self.afters[:i], *afters, *[n + shift for n in self.afters[k:]]),
             self.count - removed + len(added),
             self.last + shift if k < len(self.starts) else runs[-1][1] if runs else before,
             bits,
         )
+
+
+_NO_IDS = _Postings("", (), (), 0, -1)
+"""The empty list (never changed: a splice makes a new one)."""
 
 
 def decode_ids(text: str) -> list[int]:
@@ -498,12 +507,17 @@ def search_docs(
     digest: Digest,
     commentary_text: Callable[[str], str] = _default_commentary_text,
 ) -> list[SearchDoc]:
-    """Every link of the digest as a SearchDoc, newest issue first, in page order.
+    """Every link of the digest as a SearchDoc, in index order: the site's order reversed.
 
     `commentary_text` turns commentary Markdown into plain text; the site passes one
     that reuses the pages' rendered HTML, so Markdown is not parsed twice.
     """
-    return [doc for issue in digest.issues for doc in issue_docs(issue, commentary_text)]
+    return [doc for issue in digest.issues[::-1] for doc in _indexed_docs(issue, commentary_text)]
+
+
+def _indexed_docs(issue: Issue, commentary_text: Callable[[str], str]) -> list[SearchDoc]:
+    """The links of one issue in index order: last to first."""
+    return issue_docs(issue, commentary_text)[::-1]
 
 
 def _json(value: object) -> bytes:
@@ -593,7 +607,7 @@ class _Index:
     """What a build of the index keeps for the next one (one cache entry)."""
 
     keys: list[str]
-    """Per issue, newest first: the content key of its file."""
+    """Per issue, oldest first (index order): the content key of its file."""
     counts: list[int]
     """Per issue: how many links it has."""
     rows: list[bytes]
@@ -615,7 +629,14 @@ class _Index:
         """Put `docs` where links [start, end) were, numbering later links along."""
         new_end = start + len(docs)
         added = _index_docs(docs, start)
-        for term in self.postings.keys() | set().union(*added):
+        # A list whose ids all come before the change stays as it is: with the
+        # newest links numbered last, that is most lists at most edits.
+        touched = {
+            term
+            for term, (title, meta, text) in self.postings.items()
+            if title.last >= start or meta.last >= start or text.last >= start
+        }
+        for term in touched.union(*added):
             postings = self.postings.get(term, (_Postings.of([]),) * 3)
             title, meta, text = (
                 p.splice(start, end, new_end, table.get(term, []))
@@ -653,7 +674,7 @@ class _Index:
 
 
 def build_search_index(docs: Sequence[SearchDoc]) -> dict[str, bytes]:
-    """Index links (newest first; id = position) into files keyed by path under `search/`."""
+    """Index links (in index order, as `search_docs` gives them; id = position) into files."""
     return _Index.of(docs, [], []).files()
 
 
@@ -668,11 +689,11 @@ def digest_search_index(
     `issue_keys` holds each issue file's content key by path (see `load_digest`); an
     issue is unchanged when its key is. The files are the same as a cold build's.
     """
-    issues = digest.issues
+    issues = digest.issues[::-1]
     keys = [issue_keys.get(issue.path, "") for issue in issues]
     index: _Index | None = cache.get("index") if cache is not None else None
     if index is None or "" in keys:
-        docs_by_issue = [issue_docs(issue, commentary_text) for issue in issues]
+        docs_by_issue = [_indexed_docs(issue, commentary_text) for issue in issues]
         docs = [doc for docs in docs_by_issue for doc in docs]
         index = _Index.of(docs, keys, list(map(len, docs_by_issue)))
     else:
@@ -687,7 +708,7 @@ def digest_search_index(
         ):
             tail += 1
         changed = issues[head : len(issues) - tail]
-        docs_by_issue = [issue_docs(issue, commentary_text) for issue in changed]
+        docs_by_issue = [_indexed_docs(issue, commentary_text) for issue in changed]
         start = sum(index.counts[:head])
         end = sum(index.counts[: len(index.keys) - tail])
         index.replace(start, end, [doc for docs in docs_by_issue for doc in docs])
@@ -861,7 +882,8 @@ class SearchIndexReader:
             else:
                 total = [t + c if t and c else 0 for t, c in zip(total, scores, strict=True)]
         by_score: dict[int, list[int]] = {}
-        for doc, score in enumerate(total or []):
+        # Best score first, then the highest id: the newest link.
+        for doc, score in reversed(list(enumerate(total or []))):
             if score:
                 by_score.setdefault(score, []).append(doc)
         return [doc for score in sorted(by_score, reverse=True) for doc in by_score[score]]

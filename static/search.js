@@ -12,7 +12,7 @@
 (function () {
   "use strict";
 
-  var FORMAT_VERSION = 1;
+  var FORMAT_VERSION = 2;
   var PAGE_SIZE = 20;
   var DEBOUNCE_MS = 150;
   var TOKEN = /[0-9a-z\u00df-\u00f6\u00f8-\u024f]+|[\uac00-\ud7a3]+/g;
@@ -352,9 +352,9 @@
             }
           });
           if (total === null) return [];
-          // Best score first, then lowest id (newest): a bucket per score.
+          // Best score first, then highest id (newest): a bucket per score.
           var buckets = [];
-          for (var doc = 0; doc < n; doc++) {
+          for (var doc = n - 1; doc >= 0; doc--) {
             var score = total[doc];
             if (score) (buckets[score] || (buckets[score] = [])).push(doc);
           }

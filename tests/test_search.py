@@ -43,7 +43,7 @@ def doc(title: str, text: str = "", source: str = "", tags: tuple[str, ...] = ()
     )
 
 
-# Newest first: id 0 is the newest link.
+# In index order, oldest first: id 9 is the newest link, and wins ties.
 DOCS: list[SearchDoc] = [
     doc("Swin Transformer보다 빠른 비전 모델", "이미지 모델 비교", source="Microsoft"),  # 0
     doc("Illustrating RLHF", "정책 언어 모델과 보상 모델 이용하여 튜닝", tags=("rlhf", "llm")),  # 1
@@ -174,10 +174,18 @@ def test_search_docs_from_the_model() -> None:
     newer = issue("2023-02", (link("a", "**모델과** [링크](https://x.y/)"),))
     older = issue("2023-01", (link("b", ""), link("c", "- 딥러닝")))
     docs = search_docs(Digest((newer, older)))
-    assert [d.url for d in docs] == ["issues/2023-02/#a", "issues/2023-01/#b", "issues/2023-01/#c"]
-    assert docs[0].text == "모델과 링크"
-    assert (docs[0].source, docs[0].tags, docs[0].issue_title) == ("", ("a",), "2023-02 호")
-    assert search(build_search_index(docs), "러닝") == [2]
+    # Index order: the site's order reversed, so the newest link has the highest id.
+    assert [d.url for d in docs] == ["issues/2023-01/#c", "issues/2023-01/#b", "issues/2023-02/#a"]
+    assert docs[2].text == "모델과 링크"
+    assert (docs[2].source, docs[2].tags, docs[2].issue_title) == ("", ("a",), "2023-02 호")
+    assert search(build_search_index(docs), "러닝") == [0]
+    # Ties list the newest issue first and an issue's links in page order, as before.
+    ids = search(build_search_index(docs), "x")
+    assert [docs[i].url for i in ids] == [
+        "issues/2023-02/#a",
+        "issues/2023-01/#b",
+        "issues/2023-01/#c",
+    ]
 
 
 def test_empty_index_answers_nothing() -> None:
@@ -227,9 +235,9 @@ def test_search_finds(index: dict[str, bytes], query: str, expected: set[int]) -
 
 def test_ranking_title_first_then_newest(index: dict[str, bytes]) -> None:
     # 모델 is in the titles of 0 and 7 and in the commentary of 1 and 6.
-    assert search(index, "모델") == [0, 7, 1, 6]
+    assert search(index, "모델") == [7, 0, 6, 1]
     # The form as typed outranks the stripped one: 1 has 모델과 itself.
-    assert search(index, "모델과")[:3] == [0, 7, 1]
+    assert search(index, "모델과")[:3] == [7, 0, 1]
     # An exact word outranks a longer one: `transformer` is exact in both.
     assert search(index, "transformer") == [0, 5]
 
@@ -239,7 +247,7 @@ def test_query_with_particle_finds_the_bare_word() -> None:
         [doc("A", "모델 설명"), doc("B", "모델과 데이터"), doc("C", "데이터")]
     )
     assert search(files, "모델과") == [1, 0]
-    assert search(files, "모델") == [0, 1]
+    assert search(files, "모델") == [1, 0]  # a tie: the newest (highest id) first
 
 
 def test_first_query_downloads_only_what_it_needs(index: dict[str, bytes]) -> None:
@@ -267,10 +275,11 @@ def test_large_index_splits_hot_shards(monkeypatch: pytest.MonkeyPatch) -> None:
     keys = manifest["keys"].split()
     assert any(":" in key for key in keys)  # hash-bucketed Hangul shards
     assert {"trac", "trad", "trai", "transfe", "transfo", "tre"} <= set(keys)
-    assert search(files, "추천시스템") == list(range(3000))
+    newest_first = range(2999, -1, -1)
+    assert search(files, "추천시스템") == list(newest_first)
     assert search(files, "title 1234") == [1234]
-    assert search(files, "transf") == [i for i in range(3000) if i % 6 in (0, 4)]
-    assert search(files, "tr") == list(range(3000))
+    assert search(files, "transf") == [i for i in newest_first if i % 6 in (0, 4)]
+    assert search(files, "tr") == list(newest_first)
     reader = SearchIndexReader(lambda p: json.loads(files["search/" + p]))
     reader.search("모델")
     fetched = sum(len(files["search/" + p]) for p in reader.fetched)

@@ -14,13 +14,16 @@ from digest.model import Digest, Issue, Link, Section
 from digest.search import (
     _DIACRITICS,
     _MARK_BLOCKS,
+    _Index,
     _Postings,
     build_search_index,
     decode_ids,
     digest_search_index,
     encode_ids,
+    index_terms,
     normalize,
     search_docs,
+    tokenize,
 )
 
 # A small vocabulary, so that some terms are in most links (bitmap form) and some in few.
@@ -131,6 +134,34 @@ def test_random_edits_match_cold_builds(tmp_path: Path) -> None:
                 links.insert(where, make_link(rng, f"x-{rng.randint(0, 10**9)}"))
         issues[at] = with_links(issues[at], links)
         assert cached_build(tmp_path, issues) == cold_build(issues)
+
+
+def test_an_edit_in_the_newest_issue_splices_only_its_terms() -> None:
+    # The newest links have the highest ids: lists that end before them are kept as they are.
+    rng = random.Random(9)
+    issues = [make_issue(rng, n, 20) for n in range(12, 0, -1)]
+    docs = search_docs(Digest(tuple(issues)), plain)
+    index = _Index.of(docs, [], [])
+    before = dict(index.postings)
+    newest = 20
+    start = len(docs) - newest
+    issues[0] = with_links(issues[0], [make_link(rng, f"new-{n}") for n in range(newest + 1)])
+    new_docs = search_docs(Digest(tuple(issues[:1])), plain)
+    index.replace(start, len(docs), new_docs)
+    new_terms = {
+        term
+        for d in new_docs
+        for token in tokenize(" ".join((d.title, d.source, *d.tags, d.text)))
+        for term in index_terms(token)
+    }
+    older = [
+        t
+        for t, lists in before.items()
+        if all(p.last < start for p in lists) and t not in new_terms
+    ]
+    assert older, "the vocabulary has terms only older issues use"
+    assert all(index.postings[t] is before[t] for t in older)
+    assert index.files() == cold_build(issues)
 
 
 def test_spliced_postings_match_fresh_ones() -> None:
