@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 
 from digest import i18n, markup
 from digest.assets import asset_dir
-from digest.cache import Store
+from digest.cache import Store, fingerprint
 from digest.config import SiteConfig
 from digest.errors import Diagnostic
 from digest.model import Digest, Issue, Link, Section, Subtopic
@@ -148,9 +148,12 @@ class PageReuse:
     """Which pages of the last build can stay as they are, by a key of their inputs.
 
     A page's key hashes everything it shows: the site-wide inputs (config, templates,
-    the tool's code), the content keys of the issue files its links come from, and
-    its own parameters. Equal key and the file still in place: the page is kept
-    without rendering. Tests compare such builds with cold ones byte for byte.
+    the tool's code), the content of what it lists, and its own parameters. An issue
+    page hashes its issue file's content key; a group page the cards it lists, each
+    by a hash of what its card shows, so an edit to one link re-renders the few group
+    pages that show it, not every page listing a link of that issue. Equal key and
+    the file still in place: the page is kept without rendering. Tests compare such
+    builds with cold ones byte for byte.
     """
 
     def __init__(
@@ -159,36 +162,74 @@ class PageReuse:
         issue_keys: dict[str, str],
         previous: dict[str, str],
         exists: Callable[[str], bool],
+        store: Store | None = None,
     ) -> None:
         self.site_key = site_key
         self.issue_keys = issue_keys
         self.previous = previous
         self.exists = exists
+        self.store = store
+        """Where card hashes are kept by issue content key (they cost a hash per link)."""
         self.keys: dict[str, str] = {}
         """The key of every keyed page of this build, for the next one."""
-        self._tokens: dict[str, str] = {}
+        self._cards: dict[str, dict[str, str] | None] = {}
 
-    def keep(
-        self, out: str, issues: Iterable[Issue], parts: object, ids: Iterable[str] = ()
-    ) -> bool:
-        """Record `out`'s key; True when the last build's file for it can be kept.
-
-        `parts` are the page's own parameters, `ids` the links it lists (if any).
-        """
+    def keep(self, out: str, issues: Iterable[Issue], parts: object) -> bool:
+        """Record the key of `out` (showing whole `issues`); True if its file can be kept."""
         tokens = []
         for issue in issues:
-            token = self._tokens.get(issue.path)
-            if token is None:
-                key = self.issue_keys.get(issue.path)
-                if key is None:
-                    return False
-                token = self._tokens[issue.path] = f"{issue.slug}\x1f{key}"
-            tokens.append(token)
-        text = "\x1e".join([self.site_key, repr(parts), *tokens, *ids])
+            key = self.issue_keys.get(issue.path)
+            if key is None:
+                return False
+            tokens.append(f"{issue.slug}\x1f{key}")
+        return self._keep(out, [repr(parts), *tokens])
+
+    def keep_cards(self, out: str, entries: Iterable[Entry], parts: object) -> bool:
+        """Record the key of `out` (listing the cards of `entries`); True if it can be kept."""
+        tokens = [repr(parts)]
+        for entry in entries:
+            cards = self.card_hashes(entry.issue)
+            if cards is None:
+                return False
+            tokens.append(cards[entry.link.id])
+        return self._keep(out, tokens)
+
+    def _keep(self, out: str, tokens: list[str]) -> bool:
+        text = "\x1e".join([self.site_key, *tokens])
         # A plain join and one hash: thousands of group pages list 50 links each.
         digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         self.keys[out] = digest
         return self.previous.get(out) == digest and self.exists(out)
+
+    def card_hashes(self, issue: Issue) -> dict[str, str] | None:
+        """A hash per link of the issue of all its group card shows; None if unknown."""
+        if issue.path in self._cards:
+            return self._cards[issue.path]
+        key = self.issue_keys.get(issue.path)
+        cards = None
+        if key is not None:
+            cards = self.store.get(("cards", key)) if self.store is not None else None
+            if cards is None:
+                cards = {
+                    link.id: fingerprint(
+                        issue.slug,
+                        issue.title,
+                        section.name,
+                        subtopic.name if subtopic else None,
+                        link.id,
+                        link.title_md,
+                        link.url,
+                        link.published,
+                        link.source,
+                        link.tags,
+                        link.commentary,
+                    )
+                    for section, subtopic, link in issue.all_links()
+                }
+                if self.store is not None:
+                    self.store.put(("cards", key), cards)
+        self._cards[issue.path] = cards
+        return cards
 
 
 def template_error(exc: jinja2.TemplateError) -> Diagnostic:
@@ -671,11 +712,10 @@ class Renderer:
             path = page_paths[number - 1]
             page_label = self.labels["page_n"].format(n=number)
             out = self.out_path(path)
-            if self.reuse is not None and self.reuse.keep(
+            if self.reuse is not None and self.reuse.keep_cards(
                 out,
-                [e.issue for e in chunk],
+                chunk,
                 (group.kind, group.slug, group.name, len(group.entries), number, len(chunks)),
-                [e.link.id for e in chunk],
             ):
                 yield out, None
                 continue

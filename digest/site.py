@@ -268,6 +268,7 @@ def build(
         issue_keys,
         last.get("pages", {}) if same_folder and last is not None else {},
         lambda path: os.path.isfile(f"{out_dir}/{path}"),
+        parsed,
     )
     report(2, 3, "rendering Markdown")
 

@@ -289,3 +289,33 @@ def test_a_template_edited_between_builds_of_one_process_is_compiled_again(
     )
     build(content, out)
     assert "(edited)" in (out / "404.html").read_text(encoding="utf-8")
+
+
+def test_an_edit_to_one_link_renders_only_the_group_pages_showing_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digest.render import Renderer
+
+    content = make_site(tmp_path)
+    out = tmp_path / "_site"
+    build(content, out)
+    rendered: list[str] = []
+    page = Renderer.page
+
+    def counting(self: Renderer, template: str, path: str, **context: object) -> bytes:
+        rendered.append(path)
+        return page(self, template, path, **context)
+
+    monkeypatch.setattr(Renderer, "page", counting)
+    issue = content / "issues" / "2022-12.md"
+    text = issue.read_text(encoding="utf-8")
+    assert text.count("튜닝(= PPO)") == 1  # the RLHF link's commentary
+    issue.write_text(text.replace("튜닝(= PPO)", "튜닝 (PPO)"), encoding="utf-8")
+    build(content, out)
+    assert "issues/2022-12/" in rendered
+    assert {"tags/rlhf/", "sources/huggingface/"} <= set(rendered)
+    # Other links of the same issue: their group pages stay as they were.
+    assert "tags/diffusion/" not in rendered and "sources/meta/" not in rendered
+    cold = tmp_path / "cold"
+    build(content, cold, use_cache=False)
+    assert files(out) == files(cold)
