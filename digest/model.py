@@ -105,6 +105,11 @@ class Issue(_PickledByFields):
     draft: bool = False
     """Drafts are built only with `--drafts`."""
 
+    @property
+    def link_count(self) -> int:
+        """How many links the issue has (without listing them, for long lists of issues)."""
+        return sum(len(s.links) + sum(len(t.links) for t in s.subtopics) for s in self.sections)
+
     def all_links(self) -> list[tuple[Section, Subtopic | None, Link]]:
         """Every link of the issue in page order, with where it sits."""
         out: list[tuple[Section, Subtopic | None, Link]] = []

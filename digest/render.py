@@ -173,6 +173,7 @@ class PageReuse:
         self.keys: dict[str, str] = {}
         """The key of every keyed page of this build, for the next one."""
         self._cards: dict[str, dict[str, str] | None] = {}
+        self._by_link: dict[int, str] = {}
 
     def keep(self, out: str, issues: Iterable[Issue], parts: object) -> bool:
         """Record the key of `out` (showing whole `issues`); True if its file can be kept."""
@@ -187,11 +188,14 @@ class PageReuse:
     def keep_cards(self, out: str, entries: Iterable[Entry], parts: object) -> bool:
         """Record the key of `out` (listing the cards of `entries`); True if it can be kept."""
         tokens = [repr(parts)]
+        by_link = self._by_link  # thousands of pages list 50 links each: one lookup per link
         for entry in entries:
-            cards = self.card_hashes(entry.issue)
-            if cards is None:
-                return False
-            tokens.append(cards[entry.link.id])
+            token = by_link.get(id(entry.link))
+            if token is None:
+                if self.card_hashes(entry.issue) is None:
+                    return False
+                token = by_link[id(entry.link)]
+            tokens.append(token)
         return self._keep(out, tokens)
 
     def _keep(self, out: str, tokens: list[str]) -> bool:
@@ -229,6 +233,9 @@ class PageReuse:
                 if self.store is not None:
                     self.store.put(("cards", key), cards)
         self._cards[issue.path] = cards
+        if cards is not None:
+            # By object: the digest keeps every link alive for the whole build.
+            self._by_link.update((id(link), cards[link.id]) for _, _, link in issue.all_links())
         return cards
 
 
@@ -392,6 +399,7 @@ class Renderer:
         """Rendered Markdown by (inline?, text): filled by `prerender`, else on demand."""
         self.base_path = config.base_path
         self._urls: dict[str, str] = {}
+        self._abs_urls: dict[str, str] = {}
         self._texts: dict[str, str] = {}
         self._group_links: dict[tuple[str, str, str, str], str] = {}
         self._card_cache: dict[tuple[int, str, bool, bool], Markup] = {}
@@ -408,7 +416,10 @@ class Renderer:
 
     def abs_url(self, path: str = "") -> str:
         """Absolute URL of a site path, for canonical links, feeds and sitemaps."""
-        return self.config.base_url + quote_path(path)
+        url = self._abs_urls.get(path)
+        if url is None:
+            url = self._abs_urls[path] = self.config.base_url + quote_path(path)
+        return url
 
     def md(self, text: str, page: str = "") -> Markup:
         """Markdown -> safe HTML, relative URLs under the base path; memoised per text.
@@ -664,16 +675,20 @@ class Renderer:
         by_year: dict[int, list[Issue]] = {}
         for issue in issues:
             by_year.setdefault(issue.date.year, []).append(issue)
-        yield (
-            "archive/index.html",
-            partial(
-                self.page,
-                "archive.html",
-                "archive/",
-                years=by_year,
-                page_title=self.labels["archive"],
-            ),
-        )
+        listed = [(i.slug, i.title, i.date, i.link_count, i.summary) for i in issues]
+        if self.reuse is not None and self.reuse.keep("archive/index.html", [], listed):
+            yield "archive/index.html", None
+        else:
+            yield (
+                "archive/index.html",
+                partial(
+                    self.page,
+                    "archive.html",
+                    "archive/",
+                    years=by_year,
+                    page_title=self.labels["archive"],
+                ),
+            )
         for kind in GROUP_KINDS:
             yield (
                 f"{kind}/index.html",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import os
 import shutil
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -244,6 +246,41 @@ def build(
             last["kinds"],
             unchanged=True,
         )
+    with _paused_gc():
+        return _build(
+            content_dir, out_dir, drafts, base_url, cache_dir, state, last, inputs, start, report
+        )
+
+
+@contextmanager
+def _paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection during a build.
+
+    A build holds hundreds of thousands of long-lived objects and makes few cycles;
+    the collector's full passes over them were a tenth of a rebuild. What cycles
+    there are get collected once it is back on.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build(
+    content_dir: Path,
+    out_dir: Path,
+    drafts: bool,
+    base_url: str | None,
+    cache_dir: Path | None,
+    state: Store,
+    last: dict[str, Any] | None,
+    inputs: str,
+    start: float,
+    report: Callable[[int, int, str], None],
+) -> BuildResult:
     from digest.config import load_config
     from digest.load import load_digest
 
