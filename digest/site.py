@@ -149,14 +149,22 @@ def iter_outputs(
         )
 
     jobs = list(renderer.page_jobs())
-    workers = min(os.cpu_count() or 1, 8)
+    cores = min(os.cpu_count() or 1, 8)
     many = sum(job is not None for _, job in jobs) >= PARALLEL_PAGES
-    # A big build renders pages on every core; feeds and search are made meanwhile in
-    # a process of their own instead of after the pages, on one core.
-    side = Forked(feeds_and_search) if many and workers > 1 else None
+    # A big build on several cores: one process makes feeds and the search index while
+    # the others render pages and this one writes them. (Two page workers on two cores
+    # were no faster, and each holds its own copy of what it touches: memory.)
+    side = Forked(feeds_and_search) if many and cores > 1 else None
+    workers = cores - 1 if side is not None else 0
     try:
-        yield from renderer.iter_pages(workers, jobs)
-        yield from (side.result() if side else feeds_and_search()).items()
+        made: dict[str, bytes] | None = None
+        for page in renderer.iter_pages(workers, jobs):
+            yield page
+            if side is not None and made is None and side.ready():
+                made = side.result()  # the process can exit and give its memory back
+        if made is None:
+            made = side.result() if side is not None else feeds_and_search()
+        yield from made.items()
     finally:
         if side is not None:
             side.close()
@@ -181,6 +189,10 @@ class Forked:
         self._process = context.Process(target=run, daemon=True)
         self._process.start()
         send.close()
+
+    def ready(self) -> bool:
+        """True when the result can be had without waiting."""
+        return bool(self._receive.poll())
 
     def result(self) -> dict[str, bytes]:
         """The work's result (its exception is raised here)."""
