@@ -122,6 +122,8 @@ class Store:
         self._journaled: dict[Any, bytes | str] = {}
         """Entries in the journal: the ones loaded, then the ones added this run."""
         self._rewrite = False
+        self._memory: dict[Any, Any] = {}
+        """Values of a store without a file, as they are."""
         self.dirty = False
 
     @property
@@ -176,6 +178,8 @@ class Store:
 
     def get(self, key: Any) -> Any:
         """The value for `key`, or None; marks the key as used this run."""
+        if self.path is None:
+            return self._memory.get(key)
         blob = self.data.get(key)
         if blob is None:
             return None
@@ -196,6 +200,9 @@ class Store:
 
     def put(self, key: Any, value: Any) -> None:
         """Store `value` under `key` (kept by the next save)."""
+        if self.path is None:  # never saved (no cache folder): no need to pickle it
+            self._memory[key] = value
+            return
         if type(value) is str:
             self.data[key] = value
         else:
@@ -207,7 +214,7 @@ class Store:
 
     def replace(self, data: dict[Any, Any]) -> None:
         """Replace the whole dict (for stores that are rewritten on every build)."""
-        self._data = {}
+        self._data, self._memory = {}, {}
         self._used = set()
         for key, value in data.items():
             self.put(key, value)

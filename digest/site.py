@@ -312,12 +312,17 @@ def _build(
     )
     # Pages of the last build are reused only if that build is what the folder holds.
     same_folder = last is not None and _marker(out_dir) == last["marker"]
-    reuse = PageReuse(
-        site_key,
-        issue_keys,
-        last.get("pages", {}) if same_folder and last is not None else {},
-        lambda path: os.path.isfile(f"{out_dir}/{path}"),
-        parsed,
+    # Without a cache (--no-cache) there is no next build to key pages for.
+    reuse = (
+        PageReuse(
+            site_key,
+            issue_keys,
+            last.get("pages", {}) if same_folder and last is not None else {},
+            lambda path: os.path.isfile(f"{out_dir}/{path}"),
+            parsed,
+        )
+        if cache_dir is not None
+        else None
     )
     report(2, 3, "rendering Markdown")
 
@@ -352,7 +357,7 @@ def _build(
                 "issues": issues,
                 "links": links,
                 "kinds": kinds,
-                "pages": reuse.keys,
+                "pages": reuse.keys if reuse is not None else {},
                 "paths": outputs,
                 "fresh": written.fresh,
                 # The replaced site, now the spare, is the one the last build left.
