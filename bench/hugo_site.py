@@ -11,6 +11,11 @@ page, single pages, lists, taxonomy and term pages (paginated, 50 a page), and R
 items for home and sections (full content, like digest's issue feeds) and terms (summary;
 digest's tag feeds are link-level, much smaller than whole issues). Same seed as
 `gen_corpus.py`, same corpus.
+
+With `--links` (`write_hugo(..., links=True)`) the site is closer to what digest makes:
+every link is also a content page of its own (not rendered by itself) carrying its
+tags, source, topic and section, so term pages list links with their commentary, 50 a
+page, as digest's group pages do, and term feeds are link-level. The issue pages stay.
 """
 
 from __future__ import annotations
@@ -152,6 +157,37 @@ RSS = """\
 </rss>
 """
 
+LINK_TERM = """\
+{{ define "main" }}
+<h1>{{ .Title }}</h1>
+{{ $pager := .Paginate .Pages }}
+{{ range $pager.Pages }}
+{{ $issue := .Params.issue_path | relURL }}
+<article>
+<h2><a href="{{ .Params.link }}">{{ .Title | markdownify }}</a>
+<a href="{{ $issue }}#{{ .Params.anchor }}">#</a></h2>
+<p>{{ with .Params.source }}
+<a href="{{ "sources/" | relURL }}{{ . | urlize }}/">{{ . }}</a>{{ end }}
+<time>{{ .Params.month }}</time> · <a href="{{ $issue }}">{{ .Params.issue_title }}</a>
+› {{ .Params.section_name }} › {{ .Params.topic_name }}</p>
+<ul>{{ range .Params.tags }}
+<li><a href="{{ "tags/" | relURL }}{{ . | urlize }}/">#{{ . }}</a></li>{{ end }}</ul>
+<div>{{ .Content }}</div>
+</article>
+{{ end }}
+{{ with $pager.Next }}<a rel="next" href="{{ .URL }}">Next</a>{{ end }}
+{{ with $pager.Prev }}<a rel="prev" href="{{ .URL }}">Prev</a>{{ end }}
+{{ end }}
+"""
+
+LINKS_CONFIG = """
+[taxonomies]
+tag = "tags"
+source = "sources"
+topic = "topics"
+section = "sections"
+"""
+
 LAYOUTS = {
     "_default/baseof.html": BASEOF,
     "index.html": INDEX,
@@ -172,7 +208,7 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def render_hugo_page(issue: Issue, base_path: str) -> str:
+def render_hugo_page(issue: Issue, base_path: str, terms: bool = True) -> str:
     """One issue as a Hugo content page: YAML front matter and Markdown body."""
     tags = sorted({t for g in issue.groups for link in g.links for t in link.tags})
     sources = sorted({link.source for g in issue.groups for link in g.links})
@@ -181,10 +217,13 @@ def render_hugo_page(issue: Issue, base_path: str) -> str:
         f"title: {_q(issue.title)}",
         f"date: {issue.date.isoformat()}",
         f"summary: {_q(issue.summary)}",
-        f"tags: [{', '.join(_q(t) for t in tags)}]",
-        f"sources: [{', '.join(_q(s) for s in sources)}]",
-        "---",
     ]
+    if terms:  # without --links, issues carry the union of their links' terms
+        out += [
+            f"tags: [{', '.join(_q(t) for t in tags)}]",
+            f"sources: [{', '.join(_q(s) for s in sources)}]",
+        ]
+    out.append("---")
     if issue.intro:
         out += ["", issue.intro]
     section = None
@@ -215,7 +254,46 @@ def render_hugo_page(issue: Issue, base_path: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_hugo(corpus: Corpus, out: Path) -> int:
+def render_link_pages(issue: Issue) -> list[tuple[str, str]]:
+    """Each link of an issue as a Hugo content page (`--links`): (file name, text)."""
+    pages = []
+    anchors: set[str] = set()
+    n = 0
+    for group in issue.groups:
+        for link in group.links:
+            n += 1
+            base = urlize(link.title.replace("*", "")) or "link"
+            anchor, k = base, 2
+            while anchor in anchors:
+                anchor, k = f"{base}-{k}", k + 1
+            anchors.add(anchor)
+            text = "\n".join(
+                [
+                    "---",
+                    f"title: {_q(link.title)}",
+                    f"date: {issue.date.isoformat()}",
+                    f"link: {_q(link.url)}",
+                    f"month: {_q(link.published)}",
+                    f"source: {_q(link.source)}",
+                    f"sources: [{_q(link.source)}]",
+                    f"tags: [{', '.join(_q(t) for t in link.tags)}]",
+                    f"topics: [{_q(group.subtopic.name)}]",
+                    f"sections: [{_q(group.section.name)}]",
+                    f"topic_name: {_q(group.subtopic.name)}",
+                    f"section_name: {_q(group.section.name)}",
+                    f"issue_title: {_q(issue.title)}",
+                    f"issue_path: {_q(f'issues/{issue.slug}/')}",
+                    f"anchor: {_q(anchor)}",
+                    "---",
+                    "",
+                    link.commentary,
+                ]
+            )
+            pages.append((f"{issue.slug}-{n:03d}.md", text + "\n"))
+    return pages
+
+
+def write_hugo(corpus: Corpus, out: Path, links: bool = False) -> int:
     """Write a Hugo site (config, layouts, content) for `corpus`; return the bytes written."""
     base_path = "/" + corpus.base_url.split("://", 1)[1].partition("/")[2]
     total = 0
@@ -228,20 +306,32 @@ def write_hugo(corpus: Corpus, out: Path) -> int:
         path.write_bytes(data)
         total += len(data)
 
-    put(
-        "config.toml",
-        CONFIG.format(
-            base_url=_q(corpus.base_url),
-            title=_q(corpus.title),
-            description=_q(corpus.description),
-            author=_q(corpus.author),
-        ),
+    config = CONFIG.format(
+        base_url=_q(corpus.base_url),
+        title=_q(corpus.title),
+        description=_q(corpus.description),
+        author=_q(corpus.author),
     )
+    if links:
+        head, _, rest = config.partition("[taxonomies]")
+        config = head + LINKS_CONFIG.lstrip() + rest.split("\n\n", 1)[1]
+    put("config.toml", config)
     for rel, text in LAYOUTS.items():
         put(f"layouts/{rel}", text)
+    if links:
+        put("layouts/_default/term.html", LINK_TERM)
+        # Link pages are never pages of their own: they exist to be listed by term.
+        put(
+            "content/links/_index.md",
+            "---\ntitle: Links\n_build: {render: never, list: never}\n"
+            "cascade:\n  _build: {render: never, list: always}\n---\n",
+        )
     put("content/issues/_index.md", '---\ntitle: "Archive"\n---\n')
     for issue in corpus.issues:
-        put(f"content/issues/{issue.slug}.md", render_hugo_page(issue, base_path))
+        put(f"content/issues/{issue.slug}.md", render_hugo_page(issue, base_path, not links))
+        if links:
+            for name, text in render_link_pages(issue):
+                put(f"content/links/{name}", text)
     return total
 
 
@@ -251,11 +341,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path, help="Hugo site folder to create")
     parser.add_argument("--issues", type=int, default=1000, help="number of issues (1000)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (42)")
+    parser.add_argument("--links", action="store_true", help="link pages and link-level terms")
     args = parser.parse_args(argv)
     if args.issues < 1:
         parser.error("--issues must be at least 1")
     start = time.perf_counter()
-    size = write_hugo(generate(args.issues, args.seed), args.out)
+    size = write_hugo(generate(args.issues, args.seed), args.out, links=args.links)
     elapsed = time.perf_counter() - start
     print(f"{args.out}: Hugo site, {size / 1e6:.1f} MB in {elapsed:.2f} s", file=sys.stderr)
     return 0

@@ -14,7 +14,9 @@ the largest of those runs):
 - serve-edit: with --serve, `digest serve` on the corpus: from saving such an edit to the
              server's "built" line (watcher latency included);
 - hugo:      with --hugo and `hugo` on PATH, `hugo --quiet -s H -d HO` on the equivalent
-             Hugo site (`hugo_site.py`), HO deleted before each run.
+             Hugo site (`hugo_site.py`), HO deleted before each run;
+- hugo-links: with --hugo-links too, the same on the link-level Hugo site
+             (`hugo_site.py --links`: term pages list links with commentary, as digest's do).
 
 A failing command is reported with its exit code and the end of its stderr; the other
 measurements still run and the exit status is 1.
@@ -302,8 +304,17 @@ class SizeBench:
                 rmtree(out)
                 rmtree(site / "resources")
 
+            def clean_hugo_links(_: int) -> None:
+                rmtree(self.base / "hugo_links_out")
+                rmtree(self.base / "hugo_links" / "resources")
+
             hugo = ["hugo", "--quiet", "-s", str(site), "-d", str(out)]
             self.repeat("hugo", hugo, clean_hugo, cwd=self.base)
+            if self.args.hugo_links:
+                site, out = self.base / "hugo_links", self.base / "hugo_links_out"
+                write_hugo(corpus, site, links=True)
+                hugo = ["hugo", "--quiet", "-s", str(site), "-d", str(out)]
+                self.repeat("hugo-links", hugo, clean_hugo_links, cwd=self.base)
         if not self.args.keep:
             rmtree(self.base)
         return self.results
@@ -403,16 +414,19 @@ def print_table(results: list[Measure]) -> None:
         )
     by = {(m.size, m.what): m for m in results}
     for size in sorted({m.size for m in results}):
-        cold, hugo = by.get((size, "cold")), by.get((size, "hugo"))
-        if cold and hugo and cold.ok and hugo.ok:
-            assert cold.best_seconds is not None and hugo.best_seconds
-            ratio = cold.best_seconds / hugo.best_seconds
-            assert cold.best_cpu_seconds is not None and hugo.best_cpu_seconds
-            cpu_ratio = cold.best_cpu_seconds / hugo.best_cpu_seconds
-            print(f"{size:>7} digest cold / hugo = {ratio:.2f} (wall), {cpu_ratio:.2f} (cpu)")
+        for which in ("hugo", "hugo-links"):
+            cold, hugo = by.get((size, "cold")), by.get((size, which))
+            if cold and hugo and cold.ok and hugo.ok:
+                assert cold.best_seconds is not None and hugo.best_seconds
+                ratio = cold.best_seconds / hugo.best_seconds
+                assert cold.best_cpu_seconds is not None and hugo.best_cpu_seconds
+                cpu = cold.best_cpu_seconds / hugo.best_cpu_seconds
+                print(f"{size:>7} digest cold / {which} = {ratio:.2f} (wall), {cpu:.2f} (cpu)")
     target = {w: by.get((TARGETS_AT, w)) for w in ("cold", "no-change", "one-edit", "hugo")}
     if all(m and m.ok for m in target.values()):
-        print_targets(target, by.get((TARGETS_AT, "serve-edit")))
+        print_targets(
+            target, by.get((TARGETS_AT, "serve-edit")), by.get((TARGETS_AT, "hugo-links"))
+        )
     failures = [m for m in results if not m.ok]
     for m in failures:
         last = m.runs[-1] if m.runs else None
@@ -424,7 +438,9 @@ def print_table(results: list[Measure]) -> None:
         print("\n(the corpus is deleted afterwards: rerun with --keep --workdir DIR to inspect it)")
 
 
-def print_targets(m: dict[str, Measure | None], serve: Measure | None = None) -> None:
+def print_targets(
+    m: dict[str, Measure | None], serve: Measure | None = None, links: Measure | None = None
+) -> None:
     """Issue #6's targets at 1,000 issues, each with ok or MISS."""
     cold, nochange, edit, hugo = (m[k] for k in ("cold", "no-change", "one-edit", "hugo"))
     assert cold and nochange and edit and hugo
@@ -436,6 +452,9 @@ def print_targets(m: dict[str, Measure | None], serve: Measure | None = None) ->
         (f"no-change {n * 1000:.0f} ms <= 200 ms", n <= 0.2),
         (f"peak memory {peak:.0f} MB <= 400 MB", peak <= 400),
     ]
+    if links is not None and links.ok and links.best_seconds is not None:
+        k = links.best_seconds
+        checks.insert(1, (f"cold {c:.2f} s <= 1.5 x hugo-links {k:.2f} s", c <= 1.5 * k))
     if serve is not None and serve.ok and serve.best_seconds is not None:
         s = serve.best_seconds
         checks.insert(2, (f"serve-edit {s * 1000:.0f} ms <= 300 ms", s <= 0.3))
@@ -462,6 +481,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--verify", action="store_true", help="check the one-edit output equals a cold build"
+    )
+    parser.add_argument(
+        "--hugo-links",
+        action="store_true",
+        help="with --hugo, also the link-level Hugo site (hugo_site.py --links)",
     )
     parser.add_argument(
         "--serve", action="store_true", help="also time edits under `digest serve` (serve-edit)"
