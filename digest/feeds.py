@@ -26,7 +26,7 @@ from lxml import etree  # type: ignore[import-untyped]  # no stubs; feedgen buil
 from digest import __version__, i18n, markup
 from digest.config import SiteConfig
 from digest.model import Digest, Issue, Link
-from digest.render import Entry, Group, Renderer
+from digest.render import Entry, Group, PageReuse, Renderer
 from digest.slug import slugify
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -450,32 +450,48 @@ class FeedWriter:
         ET.indent(root)
         return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True)) + b"\n"
 
-    def render(self) -> dict[str, bytes]:
-        """Every feed of the site, keyed by site path."""
+    def render(self, reuse: PageReuse | None = None) -> dict[str, bytes | None]:
+        """Every feed of the site, keyed by site path; None: the last build's is still right.
+
+        With `reuse`, a feed whose items (issues, or links by their card hash) and
+        channel are what the last build's file was made from is not made again.
+        """
         limits = self.config.feeds
         issues = list(self.digest.issues[: limits.issues])
-        out = {
-            "feed.xml": self.render_issue_rss(issues),
-            "atom.xml": self.render_atom(issues),
-            "feed.json": self.render_json_feed(issues),
-            "links.xml": self.render_link_rss(
+        out: dict[str, bytes | None] = {}
+        for path, render in (
+            ("feed.xml", self.render_issue_rss),
+            ("atom.xml", self.render_atom),
+            ("feed.json", self.render_json_feed),
+        ):
+            kept = reuse is not None and reuse.keep(path, issues, path)
+            out[path] = None if kept else render(issues)
+        link_feeds = [
+            (
                 "links.xml",
                 f"{self.config.title} ({self.labels['links_feed']})",
                 self.description,
                 "",
                 newest_entries(self.digest, limits.links),
-            ),
-        }
+            )
+        ]
         for group in self.groups():
             cap = limits.topic if group.kind == "topics" else limits.tag
-            path = f"{group.path}feed.xml"
-            out[path] = self.render_link_rss(
-                path,
-                self.group_title(group),
-                self.labels["feed_of"].format(name=group.name),
-                group.path,
-                list(group.entries[:cap]),
+            link_feeds.append(
+                (
+                    f"{group.path}feed.xml",
+                    self.group_title(group),
+                    self.labels["feed_of"].format(name=group.name),
+                    group.path,
+                    list(group.entries[:cap]),
+                )
             )
+        for path, title, description, html_path, chosen in link_feeds:
+            channel = (path, title, description, html_path)
+            if reuse is not None and reuse.keep_cards(path, chosen, channel):
+                out[path] = None
+            else:
+                out[path] = self.render_link_rss(path, title, description, html_path, chosen)
         out["feeds.opml"] = self.render_opml(self.feed_list())
         return out
 
@@ -491,10 +507,11 @@ def render_feeds(
     digest: Digest,
     groups: dict[str, list[Group]] | None = None,
     renderer: Renderer | None = None,
-) -> dict[str, bytes]:
+    reuse: PageReuse | None = None,
+) -> dict[str, bytes | None]:
     """Every feed of the site (RSS, Atom, JSON Feed, link feeds, OPML), keyed by site path.
 
     `groups` is the page renderer's `collect_groups` result, when the caller has it, so a
-    large digest is not grouped twice.
+    large digest is not grouped twice. With `reuse`, None marks a feed left as it was.
     """
-    return FeedWriter(config, digest, groups, renderer).render()
+    return FeedWriter(config, digest, groups, renderer).render(reuse)

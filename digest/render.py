@@ -206,7 +206,7 @@ class PageReuse:
         return self.previous.get(out) == digest and self.exists(out)
 
     def card_hashes(self, issue: Issue) -> dict[str, str] | None:
-        """A hash per link of the issue of all its group card shows; None if unknown."""
+        """A hash per link of all its group card and feed items show; None if unknown."""
         if issue.path in self._cards:
             return self._cards[issue.path]
         key = self.issue_keys.get(issue.path)
@@ -218,6 +218,7 @@ class PageReuse:
                     link.id: fingerprint(
                         issue.slug,
                         issue.title,
+                        issue.date,  # feeds date their items by it
                         section.name,
                         subtopic.name if subtopic else None,
                         link.id,

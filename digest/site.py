@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from digest.assets import asset_dir, static_files
 from digest.cache import Store, cache_dir_for, fingerprint, tree_stats
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 # Readers, renderers and their libraries are imported inside the functions that use
 # them: a build where nothing changed needs none of them, and their import time was
 # most of its cost.
+
+_Data = TypeVar("_Data", bytes, bytes | None)
 
 SITE_MARKER = ".digest-site"
 """File left in every output folder, so we only ever replace folders we wrote."""
@@ -53,9 +55,9 @@ class BuildResult:
     """True when the inputs matched the last build's and the site was left as it was."""
 
 
-def merge_outputs(*parts: Iterable[tuple[str, bytes]]) -> dict[str, bytes]:
+def merge_outputs(*parts: Iterable[tuple[str, _Data]]) -> dict[str, _Data]:
     """Join (path, bytes) streams; two producers writing the same path is a bug: refuse it."""
-    out: dict[str, bytes] = {}
+    out: dict[str, _Data] = {}
     for part in parts:
         for path, data in part:
             if path in out:
@@ -133,7 +135,7 @@ def iter_outputs(
     renderer.prerender(html)
     html.save()
 
-    def feeds_and_search() -> dict[str, bytes]:
+    def feeds_and_search() -> tuple[dict[str, bytes | None], dict[str, str]]:
         # The search index is updated for the issues that changed (by content key); the
         # salt covers what else a link's search text depends on (taxonomy, base path).
         store = Store(cache_dir, "search", salt=fingerprint(config))
@@ -144,9 +146,10 @@ def iter_outputs(
             store,
         )
         store.save()
-        return merge_outputs(
-            render_feeds(config, digest, renderer.groups, renderer).items(), search.items()
-        )
+        feeds = render_feeds(config, digest, renderer.groups, renderer, reuse)
+        made: dict[str, bytes | None] = merge_outputs(feeds.items(), search.items())
+        # The feeds' keys, for the next build (this may run in another process).
+        return made, {p: reuse.keys[p] for p in feeds if reuse and p in reuse.keys}
 
     jobs = list(renderer.page_jobs())
     cores = min(os.cpu_count() or 1, 8)
@@ -157,24 +160,31 @@ def iter_outputs(
     side = Forked(feeds_and_search) if many and cores > 1 else None
     workers = cores - 1 if side is not None else 0
     try:
-        made: dict[str, bytes] | None = None
+        made: tuple[dict[str, bytes | None], dict[str, str]] | None = None
         for page in renderer.iter_pages(workers, jobs):
             yield page
             if side is not None and made is None and side.ready():
                 made = side.result()  # the process can exit and give its memory back
         if made is None:
             made = side.result() if side is not None else feeds_and_search()
-        yield from made.items()
+        outputs, keys = made
+        if reuse is not None:
+            reuse.keys.update(keys)
+        yield from outputs.items()
     finally:
         if side is not None:
             side.close()
     yield from assets.items()
 
 
+_Result = tuple[dict[str, bytes | None], dict[str, str]]
+"""What the feeds-and-search process returns: outputs, and the feeds' reuse keys."""
+
+
 class Forked:
     """Work started in a forked process now; `result()` waits for what it returned."""
 
-    def __init__(self, work: Callable[[], dict[str, bytes]]) -> None:
+    def __init__(self, work: Callable[[], _Result]) -> None:
         import multiprocessing
 
         context = multiprocessing.get_context("fork")
@@ -194,7 +204,7 @@ class Forked:
         """True when the result can be had without waiting."""
         return bool(self._receive.poll())
 
-    def result(self) -> dict[str, bytes]:
+    def result(self) -> _Result:
         """The work's result (its exception is raised here)."""
         try:
             ok, value = self._receive.recv()
@@ -202,7 +212,8 @@ class Forked:
             raise OutputError("a build worker process died") from None
         if not ok:
             raise value
-        return dict(value)
+        outputs, keys = value
+        return dict(outputs), dict(keys)
 
     def close(self) -> None:
         """Stop the process if it is still running (the build failed elsewhere)."""

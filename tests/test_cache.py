@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -294,6 +295,7 @@ def test_a_template_edited_between_builds_of_one_process_is_compiled_again(
 def test_an_edit_to_one_link_renders_only_the_group_pages_showing_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from digest.feeds import FeedWriter
     from digest.render import Renderer
 
     content = make_site(tmp_path)
@@ -307,6 +309,14 @@ def test_an_edit_to_one_link_renders_only_the_group_pages_showing_it(
         return page(self, template, path, **context)
 
     monkeypatch.setattr(Renderer, "page", counting)
+    feeds: list[str] = []
+    link_rss = FeedWriter.render_link_rss
+
+    def counting_feeds(self: FeedWriter, path: str, *args: Any) -> bytes:
+        feeds.append(path)
+        return link_rss(self, path, *args)
+
+    monkeypatch.setattr(FeedWriter, "render_link_rss", counting_feeds)
     issue = content / "issues" / "2022-12.md"
     text = issue.read_text(encoding="utf-8")
     assert text.count("튜닝(= PPO)") == 1  # the RLHF link's commentary
@@ -316,6 +326,8 @@ def test_an_edit_to_one_link_renders_only_the_group_pages_showing_it(
     assert {"tags/rlhf/", "sources/huggingface/"} <= set(rendered)
     # Other links of the same issue: their group pages stay as they were.
     assert "tags/diffusion/" not in rendered and "sources/meta/" not in rendered
+    # Feeds too: the link's tag feeds are made again, other tags' feeds are kept.
+    assert "tags/rlhf/feed.xml" in feeds and "tags/diffusion/feed.xml" not in feeds
     cold = tmp_path / "cold"
     build(content, cold, use_cache=False)
     assert files(out) == files(cold)
