@@ -187,16 +187,14 @@ class PageReuse:
 
     def keep_cards(self, out: str, entries: Iterable[Entry], parts: object) -> bool:
         """Record the key of `out` (listing the cards of `entries`); True if it can be kept."""
-        tokens = [repr(parts)]
         by_link = self._by_link  # thousands of pages list 50 links each: one lookup per link
-        for entry in entries:
-            token = by_link.get(id(entry.link))
-            if token is None:
-                if self.card_hashes(entry.issue) is None:
-                    return False
-                token = by_link[id(entry.link)]
-            tokens.append(token)
-        return self._keep(out, tokens)
+        try:
+            tokens = [by_link[id(entry.link)] for entry in entries]
+        except KeyError:  # an issue not hashed yet
+            if any(self.card_hashes(entry.issue) is None for entry in entries):
+                return False
+            tokens = [by_link[id(entry.link)] for entry in entries]
+        return self._keep(out, [repr(parts), *tokens])
 
     def _keep(self, out: str, tokens: list[str]) -> bool:
         text = "\x1e".join([self.site_key, *tokens])
@@ -236,7 +234,9 @@ class PageReuse:
         self._cards[issue.path] = cards
         if cards is not None:
             # By object: the digest keeps every link alive for the whole build.
-            self._by_link.update((id(link), cards[link.id]) for _, _, link in issue.all_links())
+            for section in issue.sections:
+                for links in (section.links, *(sub.links for sub in section.subtopics)):
+                    self._by_link.update((id(link), cards[link.id]) for link in links)
         return cards
 
 
