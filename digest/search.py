@@ -100,24 +100,8 @@ PARTICLES: tuple[str, ...] = tuple(sorted(set(_PARTICLE_WORDS.split()), key=lamb
 """Endings stripped from a Korean query word (longest first)."""
 
 _DIACRITICS = re.compile("[\u0300-\u036f]")
-_MARK_BLOCKS = ((0x00C0, 0x0500), (0x1E00, 0x2000), (0x2100, 0x2300), (0x2A00, 0x2B00))
-"""Where every character whose NFD holds a U+0300-U+036F mark lives (a test checks)."""
-
-
-def _marked_chars() -> re.Pattern[str]:
-    """A class of exactly those characters (found in a few thousand code points)."""
-    chars = [
-        chr(cp)
-        for start, end in _MARK_BLOCKS
-        for cp in range(start, end)
-        if _DIACRITICS.search(unicodedata.normalize("NFD", chr(cp)))
-    ]
-    return re.compile("[" + re.escape("".join(chars)) + "]")
-
-
-# Text without such a character has no diacritic to drop, so NFC alone gives the
-# same result, and skips decomposing and recomposing every Hangul syllable.
-_MARKED = _marked_chars()
+_PLAIN_TEXT = re.compile("[^\x00-\x7f\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
+"""Anything but ASCII and Hangul: only such text can hold a Latin diacritic."""
 _TOKEN = re.compile("[0-9a-z\u00df-\u00f6\u00f8-\u024f]+|[\uac00-\ud7a3]+")
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _DIGIT = {c: i for i, c in enumerate(_ALPHABET)}
@@ -150,8 +134,10 @@ class SearchDoc:
 def normalize(text: str) -> str:
     """NFKC, lowercase, Latin diacritics dropped (the same steps as `search.js`)."""
     text = unicodedata.normalize("NFKC", text).lower()
-    if not _MARKED.search(text):
-        return unicodedata.normalize("NFC", text)
+    if not _PLAIN_TEXT.search(text):
+        # ASCII and Hangul decompose to no combining marks: skip decomposing every
+        # syllable (most of the text) only to compose it again.
+        return text
     text = _DIACRITICS.sub("", unicodedata.normalize("NFD", text))
     return unicodedata.normalize("NFC", text)
 

@@ -223,3 +223,26 @@ def test_plain_prose_shortcut_renders_as_markdown_it(text: str) -> None:
     if text and markup.plain_paragraphs(text) is not None:
         assert markup.render_block(text) == md.render(text, {"base": ""})
     assert markup.render_inline(text) == md.renderInline(text, {"base": ""})
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.text(
+        st.one_of(
+            st.characters(max_codepoint=0x7F),
+            st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3),
+            st.characters(min_codepoint=0x1100, max_codepoint=0x11FF),
+            st.characters(min_codepoint=0x3130, max_codepoint=0x318F),
+            st.sampled_from("éÅñ\u0301\u0300ﬁ①Ａ"),
+        )
+    )
+)
+def test_search_normalize_shortcut_is_the_full_rule(text: str) -> None:
+    import re
+    import unicodedata
+
+    from digest.search import normalize
+
+    folded = unicodedata.normalize("NFKC", text).lower()
+    full = re.sub("[\u0300-\u036f]", "", unicodedata.normalize("NFD", folded))
+    assert normalize(text) == unicodedata.normalize("NFC", full)
