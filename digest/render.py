@@ -345,28 +345,38 @@ def _render_forked(jobs: list[PageJob], workers: int) -> Iterator[bytes]:
         _FORKED_JOBS.clear()
 
 
-class _MemoryBytecodeCache(jinja2.BytecodeCache):
-    """Compiled templates kept in this process, by name and source checksum.
+_COMPILED: dict[str, bytes] = {}
+"""Compiled templates this process has made or read, by Jinja's key."""
 
-    `digest serve` makes a Renderer per rebuild; compiling the templates again was a
-    tenth of a rebuild. In memory only: compiled code is never loaded from disk.
+
+class _TemplateCache(jinja2.BytecodeCache):
+    """Compiled templates by name and source checksum: in memory, and in a signed store.
+
+    `digest serve` makes a Renderer per rebuild, and every `digest build` compiled the
+    templates afresh: a tenth of a rebuild. The store is the build cache's, signed
+    like the rest, so compiled code is only ever read back from this user's builds.
     """
 
-    def __init__(self) -> None:
-        self._code: dict[str, bytes] = {}
+    def __init__(self, store: Store | None) -> None:
+        self.store = store
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        """Fill `bucket` from memory when this source was compiled before."""
-        code = self._code.get(bucket.key)
-        if code is not None:
+        """Fill `bucket` when this source was compiled before."""
+        code = _COMPILED.get(bucket.key)
+        if self.store is not None:
+            stored = self.store.get(("template", bucket.key))
+            if code is None:
+                code = stored
+            elif stored != code:  # compiled in this process for another site's cache
+                self.store.put(("template", bucket.key), code)
+        if isinstance(code, bytes):
             bucket.bytecode_from_string(code)  # discarded there if the source changed
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         """Remember a freshly compiled template."""
-        self._code[bucket.key] = bucket.bytecode_to_string()
-
-
-_COMPILED = _MemoryBytecodeCache()
+        code = _COMPILED[bucket.key] = bucket.bytecode_to_string()
+        if self.store is not None:
+            self.store.put(("template", bucket.key), code)
 
 
 class Renderer:
@@ -378,6 +388,7 @@ class Renderer:
         digest: Digest,
         template_dirs: Iterable[Path] = (),
         reuse: PageReuse | None = None,
+        compiled: Store | None = None,
     ) -> None:
         self.config = config
         self.digest = digest
@@ -391,7 +402,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
-            bytecode_cache=_COMPILED,
+            bytecode_cache=_TemplateCache(compiled),
         )
         self.env.globals.update(
             site=config,

@@ -130,7 +130,10 @@ def iter_outputs(
 
     # Read content files first: a bad image is a content error before any rendering.
     assets = merge_outputs(static_files().items(), content_files(content_dir, "images").items())
-    renderer = Renderer(config, digest, template_dirs=_site_templates(content_dir), reuse=reuse)
+    compiled = Store(cache_dir, "templates")
+    renderer = Renderer(
+        config, digest, template_dirs=_site_templates(content_dir), reuse=reuse, compiled=compiled
+    )
     html = Store(cache_dir, "markdown", salt=config.base_path)
     renderer.prerender(html)
     html.save()
@@ -171,6 +174,7 @@ def iter_outputs(
         if reuse is not None:
             reuse.keys.update(keys)
         yield from outputs.items()
+        compiled.save()
     finally:
         if side is not None:
             side.close()

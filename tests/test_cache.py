@@ -331,3 +331,30 @@ def test_an_edit_to_one_link_renders_only_the_group_pages_showing_it(
     cold = tmp_path / "cold"
     build(content, cold, use_cache=False)
     assert files(out) == files(cold)
+
+
+def test_a_new_process_reads_compiled_templates_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jinja2
+
+    from digest import render
+
+    content = make_site(tmp_path)
+    out = tmp_path / "_site"
+    build(content, out)
+    render._COMPILED.clear()  # as in a new process
+    compiled: list[str | None] = []
+    real = jinja2.Environment.compile
+
+    def counting(self: jinja2.Environment, source: Any, name: Any = None, *a: Any) -> Any:
+        compiled.append(name)
+        return real(self, source, name, *a)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    edit_issue(content)
+    build(content, out)
+    assert compiled == []
+    change_template(content)  # a changed source is compiled again
+    build(content, out)
+    assert "404.html" in compiled
