@@ -1,7 +1,5 @@
 """`python -m digest`."""
 
-import sys
+from digest.cli import run
 
-from digest.cli import main
-
-sys.exit(main())
+run()
