@@ -33,7 +33,7 @@ from digest.assets import asset_dir
 from digest.config import load_config
 from digest.errors import ContentErrors, Diagnostic, plural
 from digest.load import display_path
-from digest.site import SITE_MARKER, OutputError, build
+from digest.site import SITE_MARKER, OutputError, build, collect_garbage
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -445,6 +445,8 @@ class DevServer:
                 flush=True,
             )
             self.state.publish(base_path=base_path)
+            # The page is reloading now; what the build left is collected meanwhile.
+            collect_garbage()
             return True
         if self.state.has_site:
             print("build failed; still serving the last good site", file=sys.stderr, flush=True)

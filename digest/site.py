@@ -280,19 +280,27 @@ def build(
 
 @contextmanager
 def _paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection during a build.
+    """No cyclic garbage collection during a build, nor right after it.
 
     A build holds hundreds of thousands of long-lived objects and makes few cycles;
-    the collector's full passes over them were a tenth of a rebuild. What cycles
-    there are get collected once it is back on.
+    the collector's passes over them were a tenth of a rebuild. Afterwards they are
+    frozen (left out of collections), so turning the collector back on does not make
+    it walk them all at once; `digest serve` collects between rebuilds, when idle.
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         if enabled:
             gc.enable()
+
+
+def collect_garbage() -> None:
+    """Collect what builds left frozen (`_paused_gc`): for long-running processes, when idle."""
+    gc.unfreeze()
+    gc.collect()
 
 
 def _build(
