@@ -166,13 +166,15 @@ def iter_outputs(
         for page in renderer.iter_pages(workers, jobs):
             yield page
             if side is not None and made is None and side.ready():
-                made = side.result()  # the process can exit and give its memory back
+                # Written between pages, while the worker renders; and the process can
+                # exit and give its memory back.
+                made = side.result()
+                yield from made[0].items()
         if made is None:
             made = side.result() if side is not None else feeds_and_search()
-        outputs, keys = made
+            yield from made[0].items()
         if reuse is not None:
-            reuse.keys.update(keys)
-        yield from outputs.items()
+            reuse.keys.update(made[1])
         compiled.save()
     finally:
         if side is not None:
