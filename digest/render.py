@@ -421,6 +421,8 @@ class Renderer:
             foreign_lang=self.foreign_lang,
         )
         self._html: dict[tuple[bool, str], str] = {}
+        self.store: Store | None = None
+        """Where `html` finds and keeps rendered Markdown (see `use_store`)."""
         """Rendered Markdown by (inline?, text): filled by `prerender`, else on demand."""
         self.base_path = config.base_path
         self._urls: dict[str, str] = {}
@@ -462,12 +464,26 @@ class Renderer:
         return Markup(_ANCHOR_TAG.sub("", self.html(text, inline=True)))
 
     def html(self, text: str, inline: bool = False) -> str:
-        """Rendered Markdown (site-rooted URLs), from the prerendered cache when there."""
-        html = self._html.get((inline, text))
+        """Rendered Markdown (site-rooted URLs): prerendered, from the store, or made now."""
+        key = (inline, text)
+        html = self._html.get(key)
         if html is None:
-            render = markup.render_inline if inline else markup.render_block
-            html = self._html[inline, text] = render(text, self.base_path)
+            html = self.store.get(key) if self.store is not None else None
+            if html is None:
+                render = markup.render_inline if inline else markup.render_block
+                html = render(text, self.base_path)
+                if self.store is not None:
+                    self.store.put(key, html)
+            self._html[key] = html
         return html
+
+    def use_store(self, store: Store) -> None:
+        """Take rendered Markdown from `store` as it is needed (and keep new ones there).
+
+        For a rebuild that renders a few pages: looking up every text of the digest up
+        front, as `prerender` does, would cost more than rendering them.
+        """
+        self.store = store
 
     def markdown_texts(self) -> list[tuple[bool, str]]:
         """Every Markdown text of the digest, as (inline?, text), once each."""

@@ -134,8 +134,14 @@ def iter_outputs(
         config, digest, template_dirs=_site_templates(content_dir), reuse=reuse, compiled=compiled
     )
     html = Store(cache_dir, "markdown", salt=config.base_path)
-    renderer.prerender(html)
-    html.save()
+    jobs = list(renderer.page_jobs())
+    many = sum(job is not None for _, job in jobs) >= PARALLEL_PAGES
+    if many or reuse is None or not reuse.previous:
+        # A big build: every text, from the store or rendered on every core, up front.
+        renderer.prerender(html)
+        html.save()
+    else:
+        renderer.use_store(html)  # a few pages: their texts as they are needed
 
     def feeds_and_search() -> tuple[dict[str, bytes | None], dict[str, str]]:
         # The search index is updated for the issues that changed (by content key); the
@@ -153,9 +159,7 @@ def iter_outputs(
         # The feeds' keys, for the next build (this may run in another process).
         return made, {p: reuse.keys[p] for p in feeds if reuse and p in reuse.keys}
 
-    jobs = list(renderer.page_jobs())
     cores = min(os.cpu_count() or 1, 8)
-    many = sum(job is not None for _, job in jobs) >= PARALLEL_PAGES
     # A big build on several cores: one process makes feeds and the search index while
     # the others render pages and this one writes them. (Two page workers on two cores
     # were no faster, and each holds its own copy of what it touches: memory.)
@@ -176,6 +180,7 @@ def iter_outputs(
         if reuse is not None:
             reuse.keys.update(made[1])
         compiled.save()
+        html.save()
     finally:
         if side is not None:
             side.close()
