@@ -413,37 +413,23 @@ _NO_IDS = _Postings("", (), (), 0, -1)
 
 def decode_ids(text: str) -> list[int]:
     """Inverse of `encode_ids`."""
-    values: list[int] = []
-    value, shift, pos = 0, 0, 1 if text.startswith(".") else 0
-    while pos < len(text):
+    if not text.startswith("."):
+        return [n for first, last in _gap_runs(text, -1) for n in range(first, last + 1)]
+    # Bitmap form: `.`, the first id as a varint, then one character per 6 ids.
+    first, shift, pos = 0, 0, 1
+    while True:
         digit = _DIGIT[text[pos]]
         pos += 1
-        value |= (digit & 31) << shift
+        first |= (digit & 31) << shift
         shift += 5
         if digit < 32:
-            values.append(value)
-            value, shift = 0, 0
-            if text.startswith("."):
-                break
-    if text.startswith("."):
-        first = values[0]
-        return [
-            first + 6 * j + k
-            for j, char in enumerate(text[pos:])
-            for k in range(6)
-            if _DIGIT[char] >> k & 1
-        ]
-    ids: list[int] = []
-    prev, k = -1, 0
-    while k < len(values):
-        start = prev + 1 + (values[k] >> 1)
-        end = start
-        if values[k] & 1:
-            k += 1
-            end = start + values[k] + 1
-        ids.extend(range(start, end + 1))
-        prev, k = end, k + 1
-    return ids
+            break
+    return [
+        first + 6 * j + k
+        for j, char in enumerate(text[pos:])
+        for k in range(6)
+        if _DIGIT[char] >> k & 1
+    ]
 
 
 def decode_postings(value: str) -> dict[int, int]:

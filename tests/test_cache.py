@@ -39,6 +39,14 @@ def make_site(root: Path) -> Path:
     return content
 
 
+def built_site(root: Path) -> tuple[Path, Path]:
+    """`make_site` under `root`, built once into `root/_site` (so the cache is full)."""
+    content = make_site(root)
+    out = root / "_site"
+    build(content, out)
+    return content, out
+
+
 def edit_issue(content: Path) -> None:
     p = content / "issues" / "2023-01.md"
     p.write_text(p.read_text(encoding="utf-8").replace("첫 코멘트", "첫 번째 코멘트"), "utf-8")
@@ -119,9 +127,7 @@ def test_nothing_changed_is_reported_and_keeps_the_site(tmp_path: Path) -> None:
 
 
 def test_a_deleted_output_is_rebuilt(tmp_path: Path) -> None:
-    content = make_site(tmp_path)
-    out = tmp_path / "_site"
-    build(content, out)
+    content, out = built_site(tmp_path)
     expected = files(out)
     shutil.rmtree(out)
     assert not build(content, out).unchanged
@@ -129,9 +135,7 @@ def test_a_deleted_output_is_rebuilt(tmp_path: Path) -> None:
 
 
 def test_corrupt_cache_is_a_miss_not_an_error(tmp_path: Path) -> None:
-    content = make_site(tmp_path)
-    out = tmp_path / "_site"
-    build(content, out)
+    content, out = built_site(tmp_path)
     expected = files(out)
     for path in (tmp_path / ".digest-cache").iterdir():
         path.write_bytes(b"garbage")
@@ -142,14 +146,10 @@ def test_corrupt_cache_is_a_miss_not_an_error(tmp_path: Path) -> None:
     assert files(out) == files(cold) != expected
 
 
-def test_an_edit_renders_only_the_pages_it_touches(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def rendered_pages(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, the site path of every page rendered (in this process)."""
     from digest.render import Renderer
 
-    content = make_site(tmp_path)
-    out = tmp_path / "_site"
-    build(content, out)
     rendered: list[str] = []
     page = Renderer.page
 
@@ -158,6 +158,14 @@ def test_an_edit_renders_only_the_pages_it_touches(
         return page(self, template, path, **context)
 
     monkeypatch.setattr(Renderer, "page", counting)
+    return rendered
+
+
+def test_an_edit_renders_only_the_pages_it_touches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    content, out = built_site(tmp_path)
+    rendered = rendered_pages(monkeypatch)
     # Edit the newest issue: its page and the group pages listing its links re-render.
     edit_issue(content)
     build(content, out)
@@ -238,9 +246,7 @@ def test_a_process_that_rebuilds_reuses_what_it_unpickled(
 
     import digest.cache
 
-    content = make_site(tmp_path)
-    out = tmp_path / "_site"
-    build(content, out)
+    content, out = built_site(tmp_path)
     loads: list[int] = []
     real_loads = pickle.loads
 
@@ -262,9 +268,7 @@ def test_a_process_that_rebuilds_reuses_what_it_unpickled(
 
 def test_an_edit_that_keeps_size_and_mtime_is_still_seen(tmp_path: Path) -> None:
     # Unchanged files are known by stat (not read again); ctime catches a restored mtime.
-    content = make_site(tmp_path)
-    out = tmp_path / "_site"
-    build(content, out)
+    content, out = built_site(tmp_path)
     issue = content / "issues" / "2023-01.md"
     st = issue.stat()
     text = issue.read_text(encoding="utf-8")
@@ -296,19 +300,9 @@ def test_an_edit_to_one_link_renders_only_the_group_pages_showing_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from digest.feeds import FeedWriter
-    from digest.render import Renderer
 
-    content = make_site(tmp_path)
-    out = tmp_path / "_site"
-    build(content, out)
-    rendered: list[str] = []
-    page = Renderer.page
-
-    def counting(self: Renderer, template: str, path: str, **context: object) -> bytes:
-        rendered.append(path)
-        return page(self, template, path, **context)
-
-    monkeypatch.setattr(Renderer, "page", counting)
+    content, out = built_site(tmp_path)
+    rendered = rendered_pages(monkeypatch)
     feeds: list[str] = []
     link_rss = FeedWriter.render_link_rss
 
@@ -340,9 +334,7 @@ def test_a_new_process_reads_compiled_templates_from_the_cache(
 
     from digest import render
 
-    content = make_site(tmp_path)
-    out = tmp_path / "_site"
-    build(content, out)
+    content, out = built_site(tmp_path)
     render._COMPILED.clear()  # as in a new process
     compiled: list[str | None] = []
     real = jinja2.Environment.compile
