@@ -361,3 +361,56 @@ def test_sigkill_at_random_moments_never_leaves_a_partial_site(tmp_path: Path) -
     assert proc.wait(timeout=300) == 0
     assert snapshot(out) == new
     assert leftovers(out) == []
+
+
+def test_sigkill_while_recycling_the_previous_site_never_leaves_a_partial_site(
+    tmp_path: Path,
+) -> None:
+    # A rebuild brings the build before last (kept in the cache folder) up to date in
+    # place, then swaps it in: a kill at any moment must still leave the old or new site.
+    versions = {
+        name: generate_content(tmp_path / name, issues=60, seed=seed)
+        for name, seed in (("a", 3), ("b", 4))
+    }
+    (versions["b"] / "issues" / "2015-01-04.md").unlink()
+    refs = {
+        name: snapshot(_built_cold(folder, tmp_path / f"ref-{name}"))
+        for name, folder in versions.items()
+    }
+    assert refs["a"] != refs["b"]
+    content, out = tmp_path / "work" / "content", tmp_path / "work" / "_site"
+
+    def use(name: str) -> None:
+        if content.exists():
+            shutil.rmtree(content)
+        shutil.copytree(versions[name], content)
+
+    use("a")
+    build(content, out)
+    started = time.perf_counter()
+    use("b")
+    build(content, out)  # times a rebuild that recycles the spare
+    duration = time.perf_counter() - started
+    rng = random.Random(KILL_SEED)
+    outcomes: list[str] = []
+    for trial in range(6):
+        use("a")
+        build(content, out)  # the site is A, and the spare (B's) is recorded
+        assert snapshot(out) == refs["a"]
+        use("b")
+        proc = _build_cli(content, out)
+        time.sleep(duration * (trial + rng.random()) / 6 * 1.2)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        now = snapshot(out)
+        assert now in (refs["a"], refs["b"]), f"trial {trial}: a partial site"
+        outcomes.append("a" if now == refs["a"] else "b")
+        build(content, out)  # whatever the kill left, the next build completes
+        assert snapshot(out) == refs["b"]
+        assert leftovers(out) == []
+    assert "a" in outcomes, outcomes
+
+
+def _built_cold(content: Path, out: Path) -> Path:
+    build(content, out, use_cache=False)
+    return out
