@@ -141,11 +141,6 @@ def _links(issue: Issue) -> list[Link]:
 # -- published -------------------------------------------------------------------------
 
 
-def check_published(issue: Issue, sources: _Sources) -> list[Diagnostic]:
-    """Links published after their issue, or years before it (a "Nov 2002" in 2022)."""
-    return _published(issue, _links(issue), sources)
-
-
 def _published(issue: Issue, links: Sequence[Link], sources: _Sources) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     # A month counts from its first day, so a month-only value is compared by month.
@@ -241,12 +236,6 @@ def _path_key(path: str) -> str:
     return path.rstrip("/")
 
 
-def check_duplicate_urls(issues: Sequence[Issue], sources: _Sources) -> list[Diagnostic]:
-    """The same article linked twice in the digest; `issues` must be oldest first."""
-    url_keys = [tuple([normalise_url(link.url) for link in _links(i)]) for i in issues]
-    return _duplicate_urls(issues, url_keys, sources)
-
-
 def _duplicate_urls(
     issues: Sequence[Issue], url_keys: Sequence[tuple[str, ...]], sources: _Sources
 ) -> list[Diagnostic]:
@@ -280,12 +269,6 @@ def _duplicate_urls(
 
 
 # -- images ------------------------------------------------------------------------
-
-
-def check_images(issue: Issue, content_dir: Path, sources: _Sources) -> list[Diagnostic]:
-    """Markdown images with a relative path whose file the site would not have."""
-    found = _image_findings(issue, _links(issue), sources)
-    return [d for path, d in found if not _site_has(path, content_dir)]
 
 
 def _image_findings(
