@@ -143,7 +143,7 @@ def iter_outputs(
     else:
         renderer.use_store(html)  # a few pages: their texts as they are needed
 
-    def feeds_and_search() -> tuple[dict[str, bytes | None], dict[str, str]]:
+    def feeds_and_search() -> _Result:
         # The search index is updated for the issues that changed (by content key); the
         # salt covers what else a link's search text depends on (taxonomy, base path).
         store = Store(cache_dir, "search", salt=fingerprint(config))
@@ -166,7 +166,7 @@ def iter_outputs(
     side = Forked(feeds_and_search) if many and cores > 1 else None
     workers = cores - 1 if side is not None else 0
     try:
-        made: tuple[dict[str, bytes | None], dict[str, str]] | None = None
+        made: _Result | None = None
         for page in renderer.iter_pages(workers, jobs):
             yield page
             if side is not None and made is None and side.ready():
