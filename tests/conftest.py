@@ -6,9 +6,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from digest.model import Issue, issue_to_json
 from digest.site import build
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,3 +42,28 @@ def sample_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sample") / "_site"
     build(ROOT / "content", out, base_url="https://example.org/ml/")
     return out
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+"""Debian's Chromium, which scripts/test.sh installs (no browser downloads)."""
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+"""How every browser test starts Chromium."""
+
+
+def comparable(issue: Issue) -> dict[str, Any]:
+    """An issue's dump without what an import changes: its path and link lines."""
+    data = issue_to_json(issue)
+    data.pop("path")
+    for section in data["sections"]:
+        for group in (section, *section["subtopics"]):
+            for link in group["links"]:
+                link.pop("line")
+    return data

@@ -27,19 +27,9 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from digest.site import build
 
-from .conftest import ROOT
+from .conftest import CHROMIUM, CHROMIUM_ARGS, ROOT
 from .test_pages import make_rich_content
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 SHOTS = ROOT / "test-artifacts" / "screenshots"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -13,8 +12,10 @@ from digest.config import SiteConfig
 from digest.convert import heading_text, issue_to_native, yaml_field
 from digest.errors import ContentErrors
 from digest.legacy import date_from_filename, split_title
-from digest.model import Issue, Link, ParsedIssue, Section, Subtopic, issue_to_json
+from digest.model import Issue, Link, ParsedIssue, Section, Subtopic
 from digest.parse import read_issue
+
+from .conftest import comparable
 
 SEED = Path(__file__).parents[2] / "shared/seed/digest-2022-12.md"
 LEGACY = Path(__file__).parent / "fixtures" / "legacy"
@@ -51,17 +52,6 @@ def outline(issue: Issue) -> list[tuple[str, str, str, list[tuple[str, str, str]
         (s.name, s.heading, s.slug, [(t.name, t.heading, t.slug) for t in s.subtopics])
         for s in issue.sections
     ]
-
-
-def comparable(issue: Issue) -> dict[str, Any]:
-    """The dump without what differs between a legacy file and its import: path, lines."""
-    data = issue_to_json(issue)
-    data.pop("path")
-    for section in data["sections"]:
-        for group in (section, *section["subtopics"]):
-            for link in group["links"]:
-                link.pop("line")
-    return data
 
 
 # --- the seed ---------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
@@ -11,8 +10,10 @@ from hypothesis import strategies as st
 from digest.config import SiteConfig
 from digest.convert import issue_to_native
 from digest.errors import ContentErrors, Diagnostic
-from digest.model import Issue, issue_to_json
+from digest.model import Issue
 from digest.parse import read_issue
+
+from .conftest import comparable
 
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "500"))
 PROPERTY = settings(
@@ -214,17 +215,6 @@ LEGACY_LINE = st.one_of(
     TEXT,
 )
 LEGACY_FILE = st.lists(LEGACY_LINE, max_size=20).map("\n".join)
-
-
-def comparable(issue: Issue) -> dict[str, Any]:
-    """The dump without what an import changes: path and link lines."""
-    data = issue_to_json(issue)
-    data.pop("path")
-    for section in data["sections"]:
-        for group in (section, *section["subtopics"]):
-            for link in group["links"]:
-                link.pop("line")
-    return data
 
 
 def check_import(text: str) -> None:

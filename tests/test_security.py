@@ -27,7 +27,7 @@ from digest.errors import ContentErrors
 from digest.parse import read_issue
 from digest.site import build
 
-from .conftest import ROOT
+from .conftest import CHROMIUM_ARGS, ROOT
 from .payloads import (
     BAD_IDS,
     BAD_URLS,
@@ -612,13 +612,7 @@ def _quoted(text: str) -> str:
 # -- the hostile site in a real browser -------------------------------------------------------
 
 BROWSER_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
+    *CHROMIUM_ARGS,
     # No request ever leaves the machine: hostile content links to other hosts.
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]

@@ -28,18 +28,8 @@ import pytest
 
 from digest.serve import content_type, inject_live_reload, local_base_url
 
-from .conftest import copy_content
+from .conftest import CHROMIUM, CHROMIUM_ARGS, copy_content
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 ISSUE_FILE = Path("content/issues/2022-12.md")
 RLHF_TITLE = "Illustrating Reinforcement Learning from Human Feedback (RLHF)"
 TAGS_LINE = "tags: [rlhf, llm, 강화학습]"
