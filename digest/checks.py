@@ -113,29 +113,19 @@ def _cached_findings(issue: Issue, sources: _Sources) -> IssueFindings:
     findings = sources.store.get(("checks", key))
     # An entry that does not fit the issue (a store shared with another taxonomy, say)
     # must never pair URL keys with the wrong links: find them again instead.
-    if not isinstance(findings, IssueFindings) or len(findings.url_keys) != len(_links(issue)):
+    if not isinstance(findings, IssueFindings) or len(findings.url_keys) != len(issue.links()):
         findings = _findings(issue, sources)
         sources.store.put(("checks", key), findings)
     return findings
 
 
 def _findings(issue: Issue, sources: _Sources) -> IssueFindings:
-    links = _links(issue)
+    links = issue.links()
     return IssueFindings(
         tuple([normalise_url(link.url) for link in links]),
         tuple(_published(issue, links, sources)),
         tuple(_image_findings(issue, links, sources)),
     )
-
-
-def _links(issue: Issue) -> list[Link]:
-    # `Issue.all_links` without the (section, subtopic) tuples, which no check needs.
-    links: list[Link] = []
-    for section in issue.sections:
-        links += section.links
-        for sub in section.subtopics:
-            links += sub.links
-    return links
 
 
 # -- published -------------------------------------------------------------------------
@@ -249,7 +239,7 @@ def _duplicate_urls(
     for issue, keys in zip(issues, url_keys, strict=True):
         if repeated.isdisjoint(keys):
             continue
-        for index, (link, key) in enumerate(zip(_links(issue), keys, strict=True)):
+        for index, (link, key) in enumerate(zip(issue.links(), keys, strict=True)):
             if key not in repeated:
                 continue
             earlier = first.setdefault(key, (issue, link))

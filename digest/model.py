@@ -107,8 +107,17 @@ class Issue(_PickledByFields):
 
     @property
     def link_count(self) -> int:
-        """How many links the issue has (without listing them, for long lists of issues)."""
-        return sum(len(s.links) + sum(len(t.links) for t in s.subtopics) for s in self.sections)
+        """How many links the issue has (for lists of issues)."""
+        return len(self.links())
+
+    def links(self) -> list[Link]:
+        """Every link of the issue in page order (`all_links` without where each sits)."""
+        out: list[Link] = []
+        for section in self.sections:
+            out += section.links
+            for sub in section.subtopics:
+                out += sub.links
+        return out
 
     def all_links(self) -> list[tuple[Section, Subtopic | None, Link]]:
         """Every link of the issue in page order, with where it sits."""

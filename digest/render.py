@@ -234,9 +234,7 @@ class PageReuse:
         self._cards[issue.path] = cards
         if cards is not None:
             # By object: the digest keeps every link alive for the whole build.
-            for section in issue.sections:
-                for links in (section.links, *(sub.links for sub in section.subtopics)):
-                    self._by_link.update((id(link), cards[link.id]) for link in links)
+            self._by_link.update((id(link), cards[link.id]) for link in issue.links())
         return cards
 
 
