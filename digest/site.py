@@ -240,6 +240,32 @@ def _site_templates(content_dir: Path) -> list[Path]:
     return [folder] if folder.is_dir() and folder != shipped else []
 
 
+@contextmanager
+def _paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection during a build, nor right after it.
+
+    A build holds hundreds of thousands of long-lived objects and makes few cycles;
+    the collector's passes over them were a tenth of a rebuild. Afterwards they are
+    frozen (left out of collections), so turning the collector back on does not make
+    it walk them all at once; `digest serve` collects between rebuilds, when idle.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+def collect_garbage() -> None:
+    """Collect what builds left frozen (`_paused_gc`): for long-running processes, when idle."""
+    gc.unfreeze()
+    gc.collect()
+
+
+@_paused_gc()
 def build(
     content_dir: Path,
     out_dir: Path,
@@ -279,49 +305,6 @@ def build(
             last["kinds"],
             unchanged=True,
         )
-    with _paused_gc():
-        return _build(
-            content_dir, out_dir, drafts, base_url, cache_dir, state, last, inputs, start, report
-        )
-
-
-@contextmanager
-def _paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection during a build, nor right after it.
-
-    A build holds hundreds of thousands of long-lived objects and makes few cycles;
-    the collector's passes over them were a tenth of a rebuild. Afterwards they are
-    frozen (left out of collections), so turning the collector back on does not make
-    it walk them all at once; `digest serve` collects between rebuilds, when idle.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
-
-
-def collect_garbage() -> None:
-    """Collect what builds left frozen (`_paused_gc`): for long-running processes, when idle."""
-    gc.unfreeze()
-    gc.collect()
-
-
-def _build(
-    content_dir: Path,
-    out_dir: Path,
-    drafts: bool,
-    base_url: str | None,
-    cache_dir: Path | None,
-    state: Store,
-    last: dict[str, Any] | None,
-    inputs: str,
-    start: float,
-    report: Callable[[int, int, str], None],
-) -> BuildResult:
     from digest.config import load_config
     from digest.load import load_digest
 
