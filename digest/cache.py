@@ -6,6 +6,7 @@ build slower, never different (tests compare cached builds with cold ones byte f
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -92,8 +93,13 @@ def tree_stats(*roots: Path) -> list[tuple[str, int, int, int]]:
     return out
 
 
+@functools.cache
 def code_identity() -> str:
-    """The tool's own code, by file stats: an edited checkout never reuses stale results."""
+    """The tool's own code, by file stats: an edited checkout never reuses stale results.
+
+    Worked out once per process: it names the code that is running, which an edit to
+    the files during `digest serve` does not change.
+    """
     return fingerprint(__version__, tree_stats(Path(__file__).resolve().parent))
 
 
