@@ -234,6 +234,9 @@ class Store:
         """
         if self.path is None or self.journal is None or self._data is None or not self.dirty:
             return
+        if _LATER:
+            _LATER[-1].stores[id(self)] = (self, prune)
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self._rewrite or not self._base or len(self._journaled) * 4 > len(self._data):
             if prune:
@@ -262,6 +265,38 @@ class Store:
             raise
         return signature
 
+
+class SaveLater:
+    """Within this block stores are saved only when `flush` is called.
+
+    `digest serve` shows a rebuilt site first and writes the cache after: the cache
+    is only ever an optimisation, so a server stopped in between loses nothing but time.
+    """
+
+    def __init__(self) -> None:
+        self.stores: dict[int, tuple[Store, bool]] = {}
+
+    def __enter__(self) -> SaveLater:
+        _LATER.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _LATER.remove(self)
+
+    def flush(self) -> None:
+        """Save the stores whose saves were put off."""
+        stores, self.stores = self.stores, {}
+        for store, prune in stores.values():
+            store.save(prune)
+
+
+def save_now() -> None:
+    """Stop putting saves off in this process (a forked worker saves its own stores)."""
+    _LATER.clear()
+
+
+_LATER: list[SaveLater] = []
+"""The `SaveLater` blocks this process is in, innermost last."""
 
 _BASE = ("journal of", "main file")
 """The journal's entry naming its main file's signature (no caller key is a tuple of these)."""

@@ -128,6 +128,10 @@ def feed_datetime(date: dt.date) -> dt.datetime:
     return dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC)
 
 
+_ISSUE_HTML: dict[str, tuple[Issue, SiteConfig, str]] = {}
+"""The feed HTML of issues (by slug) this process made, with the issue and config."""
+
+
 class FeedWriter:
     """Renders every feed of one site, sharing rendered HTML between them."""
 
@@ -228,6 +232,11 @@ class FeedWriter:
         cached = self._issue_html.get(issue.slug)
         if cached is not None:
             return cached
+        known = _ISSUE_HTML.get(issue.slug)
+        if known is not None and known[0] is issue and known[1] == self.config:
+            # Made by this process's last build (`digest serve`) from this very issue.
+            self._issue_html[issue.slug] = known[2]
+            return known[2]
         out: list[str] = []
         if issue.intro:
             out.append(self.markdown(issue.intro, issue))
@@ -244,6 +253,7 @@ class FeedWriter:
                     out.append(self.markdown(sub.note, issue))
                 out.extend(self.link_card(issue, link, 4) for link in sub.links)
         cached = self._issue_html[issue.slug] = "".join(out)
+        _ISSUE_HTML[issue.slug] = (issue, self.config, cached)
         return cached
 
     # -- feeds ------------------------------------------------------------------------------

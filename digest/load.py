@@ -71,10 +71,12 @@ def link_problem(path: Path, root: Path) -> str | None:
 
 def display_path(path: Path) -> str:
     """A path as users typed it: relative to the working folder when inside it."""
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+    # Strings, not `Path.relative_to`: this runs for every issue file of every build.
+    shown, cwd = str(path), os.getcwd()
+    if shown == cwd:
+        return "."
+    prefix = cwd.rstrip("/") + "/"
+    return shown[len(prefix) :] if shown.startswith(prefix) else shown
 
 
 def _parse_one(job: tuple[str, bytes, SiteConfig]) -> ParsedIssue | list[Diagnostic]:

@@ -108,7 +108,7 @@ class Issue(_PickledByFields):
     @property
     def link_count(self) -> int:
         """How many links the issue has (for lists of issues)."""
-        return len(self.links())
+        return sum(len(s.links) + sum(len(t.links) for t in s.subtopics) for s in self.sections)
 
     def links(self) -> list[Link]:
         """Every link of the issue in page order (`all_links` without where each sits)."""

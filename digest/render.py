@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property, partial
+from itertools import compress, count
+from operator import is_not, itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import quote
@@ -109,6 +112,77 @@ def collect_groups(all_entries: Iterable[Entry]) -> dict[str, list[Group]]:
     return groups
 
 
+def _shape(issue: Issue) -> list[tuple[object, ...]]:
+    """Where each link of `issue` is listed: its section, subtopic, tags and source."""
+    return [
+        (
+            section.name,
+            section.slug,
+            (subtopic.name, subtopic.slug) if subtopic else None,
+            tuple(dict.fromkeys(link.tags)),
+            link.source,
+        )
+        for section, subtopic, link in issue.all_links()
+    ]
+
+
+def regroup(
+    before: Digest, groups: dict[str, list[Group]], after: Digest
+) -> dict[str, list[Group]] | None:
+    """`collect_groups` of `after`, updated from `groups` of `before`; None if it cannot be.
+
+    For `digest serve`: when an edit leaves every issue in its place and every link in
+    the same groups, only the entries of the edited issues change, and only the groups
+    they sit in are made again; the others are the very same objects (their page keys
+    are kept by object, see `PageReuse`). Tests compare it with `collect_groups`.
+    """
+    if len(before.issues) != len(after.issues):
+        return None
+    changed = [
+        (old, new) for old, new in zip(before.issues, after.issues, strict=True) if old is not new
+    ]
+    if len(changed) > _REGROUP_MAX:
+        return None
+    fresh: dict[int, Entry] = {}
+    touched: set[tuple[str, str]] = set()
+    for old, new in changed:
+        if old.path != new.path or old.slug != new.slug or _shape(old) != _shape(new):
+            return None
+        for (section, subtopic, link), (s, t, n) in zip(
+            old.all_links(), new.all_links(), strict=True
+        ):
+            fresh[id(link)] = Entry(new, s, t, n)
+            touched.add(("sections", section.slug))
+            if subtopic is not None:
+                touched.add(("topics", subtopic.slug))
+            touched.update(("tags", slugify(tag)) for tag in link.tags)
+            if link.source:
+                touched.add(("sources", slugify(link.source)))
+    out: dict[str, list[Group]] = {}
+    for kind, kind_groups in groups.items():
+        out[kind] = [
+            # Each entry, or the edited issue's in its place; in C, over 10,000s of entries.
+            Group(
+                kind,
+                g.slug,
+                g.name,
+                tuple(map(fresh.get, map(id, map(_LINK, g.entries)), g.entries)),
+            )
+            if (kind, g.slug) in touched
+            else g
+            for g in kind_groups
+        ]
+    return out
+
+
+_LINK = itemgetter(3)
+"""An Entry's link."""
+
+
+_REGROUP_MAX = 8
+"""More edited issues than this at once: group afresh (it is rarely worth the checks)."""
+
+
 def _names(entry: Entry) -> Iterator[tuple[str, str]]:
     yield "sections", entry.section.name
     if entry.subtopic is not None:
@@ -196,10 +270,66 @@ class PageReuse:
             tokens = [by_link[id(entry.link)] for entry in entries]
         return self._keep(out, [repr(parts), *tokens])
 
+    def keep_group_page(self, out: str, group: Group, start: int, stop: int, parts: object) -> bool:
+        """`keep_cards` for the page of `group` listing its entries `start:stop`.
+
+        A group's card hashes and page keys are kept with the group object: under
+        `digest serve` the groups an edit did not touch are the very same objects (see
+        `regroup`), and in those it did, only the pages showing an edited link are
+        hashed again. `digest build` hashes every page, once.
+        """
+        known = _GROUP_KEYS.get((group.kind, group.slug))
+        if known is None or known.group is not group or known.site_key != self.site_key:
+            known = self._rekey(group, known)
+            if known is None:
+                return False
+            _GROUP_KEYS[group.kind, group.slug] = known
+        page = known.pages.get(out)
+        if page is not None and page[0] == start and page[1] == stop and page[2] == parts:
+            digest = page[3]
+        else:
+            digest = self._digest([repr(parts), *known.tokens[start:stop]])
+            known.pages[out] = (start, stop, parts, digest)
+        return self._keep_digest(out, digest)
+
+    def _rekey(self, group: Group, known: _Keyed | None) -> _Keyed | None:
+        """Card hashes of `group`, and page keys, from `known` for the entries it shares."""
+        if known is None or len(known.group.entries) != len(group.entries):
+            issues = {id(e.issue): e.issue for e in group.entries}  # by id: hashing is slow
+            if any(self.card_hashes(issue) is None for issue in issues.values()):
+                return None
+            by_link = self._by_link
+            return _Keyed(group, [by_link[id(e.link)] for e in group.entries], self.site_key, {})
+        entries, tokens = group.entries, list(known.tokens)
+        # Where the entries differ from the last build's, found in C (see `regroup`).
+        changed = list(compress(count(), map(is_not, entries, known.group.entries)))
+        for i in changed:
+            cards = self.card_hashes(entries[i].issue)
+            if cards is None:
+                return None
+            tokens[i] = cards[entries[i].link.id]
+        pages = {}
+        if known.site_key == self.site_key:  # pages that show none of them keep their keys
+            pages = {
+                out: page
+                for out, page in known.pages.items()
+                if bisect_left(changed, page[0]) == bisect_left(changed, page[1])
+            }
+        return _Keyed(group, tokens, self.site_key, pages)
+
+    def _token(self, entry: Entry) -> str | None:
+        cards = self.card_hashes(entry.issue)
+        return cards[entry.link.id] if cards is not None else None
+
     def _keep(self, out: str, tokens: list[str]) -> bool:
+        return self._keep_digest(out, self._digest(tokens))
+
+    def _digest(self, tokens: list[str]) -> str:
         text = "\x1e".join([self.site_key, *tokens])
         # A plain join and one hash: thousands of group pages list 50 links each.
-        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+    def _keep_digest(self, out: str, digest: str) -> bool:
         self.keys[out] = digest
         return self.previous.get(out) == digest and self.exists(out)
 
@@ -342,6 +472,23 @@ def _render_forked(jobs: list[PageJob], workers: int) -> Iterator[bytes]:
         pool.shutdown(wait=True, cancel_futures=True)
         _FORKED_JOBS.clear()
 
+
+class _Keyed(NamedTuple):
+    """A group as last keyed by this process (see `PageReuse.keep_group_page`)."""
+
+    group: Group
+    tokens: list[str]
+    """The card hash of each entry."""
+    site_key: str
+    pages: dict[str, tuple[int, int, object, str]]
+    """By page: the entries it shows (start, stop), its parameters and its key."""
+
+
+_GROUP_KEYS: dict[tuple[str, str], _Keyed] = {}
+"""Groups last keyed, by kind and slug."""
+
+_LAST_GROUPS: list[tuple[Digest, dict[str, list[Group]]]] = []
+"""The digest this process grouped last, and its groups (see `regroup`)."""
 
 _COMPILED: dict[str, bytes] = {}
 """Compiled templates this process has made or read, by Jinja's key."""
@@ -626,7 +773,13 @@ class Renderer:
     @cached_property
     def groups(self) -> dict[str, list[Group]]:
         """Sections, topics, tags and sources of the whole digest."""
-        return collect_groups(entries(self.digest))
+        groups = None
+        if _LAST_GROUPS:  # this process's last build (`digest serve`): update its groups
+            groups = regroup(*_LAST_GROUPS[0], self.digest)
+        if groups is None:
+            groups = collect_groups(entries(self.digest))
+        _LAST_GROUPS[:] = [(self.digest, groups)]
+        return groups
 
     def page(self, template: str, path: str, **context: Any) -> bytes:
         """Render one page; `path` is its site path (`issues/2022-12/`)."""
@@ -660,7 +813,11 @@ class Renderer:
             rendered = (job() for job in todo)
         for path, job in jobs:
             yield path, None if job is None else next(rendered)
-        yield "sitemap.xml", self.render_sitemap(path for path, _ in jobs)
+        paths = [path for path, _ in jobs]
+        if self.reuse is not None and self.reuse.keep("sitemap.xml", [], paths):
+            yield "sitemap.xml", None  # the same pages as the last build
+        else:
+            yield "sitemap.xml", self.render_sitemap(paths)
         yield (
             "robots.txt",
             (f"User-agent: *\nAllow: /\n\nSitemap: {self.abs_url('sitemap.xml')}\n".encode()),
@@ -757,9 +914,11 @@ class Renderer:
             path = page_paths[number - 1]
             page_label = self.labels["page_n"].format(n=number)
             out = self.out_path(path)
-            if self.reuse is not None and self.reuse.keep_cards(
+            if self.reuse is not None and self.reuse.keep_group_page(
                 out,
-                chunk,
+                group,
+                (number - 1) * self.config.per_page,
+                (number - 1) * self.config.per_page + len(chunk),
                 (group.kind, group.slug, group.name, len(group.entries), number, len(chunks)),
             ):
                 yield out, None

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from digest.assets import asset_dir
+from digest.cache import SaveLater
 from digest.config import load_config
 from digest.errors import ContentErrors, Diagnostic, plural
 from digest.load import display_path
@@ -417,7 +418,8 @@ class DevServer:
             config = load_config(site_yaml if site_yaml.is_file() else None)
             base_path = config.base_path
             base_url = local_base_url(base_path, self.host, self.port)
-            result = build(self.content, self.out, drafts=self.drafts, base_url=base_url)
+            with SaveLater() as later:
+                result = build(self.content, self.out, drafts=self.drafts, base_url=base_url)
         except ContentErrors as exc:
             self.report(exc.diagnostics)
             errors = [d.format() for d in exc.diagnostics]
@@ -445,7 +447,9 @@ class DevServer:
                 flush=True,
             )
             self.state.publish(base_path=base_path)
-            # The page is reloading now; what the build left is collected meanwhile.
+            # The page is reloading now: meanwhile the cache is written and what the
+            # build left is collected.
+            later.flush()
             collect_garbage()
             return True
         if self.state.has_site:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from digest.assets import asset_dir, static_files
-from digest.cache import Store, cache_dir_for, fingerprint, tree_stats
+from digest.cache import Store, cache_dir_for, fingerprint, save_now, tree_stats
 from digest.errors import ContentErrors, Diagnostic
 from digest.model import Digest
 
@@ -201,6 +201,7 @@ class Forked:
         self._receive, send = context.Pipe(duplex=False)
 
         def run() -> None:
+            save_now()  # this process's saves cannot be put off: it exits when done
             try:
                 send.send((True, work()))
             except BaseException as exc:  # raised again in the parent
@@ -358,7 +359,7 @@ def build(
     kinds = count_kinds(outputs)
     parsed.save()
     issues = len(loaded.digest.issues)
-    links = sum(len(i.all_links()) for i in loaded.digest.issues)
+    links = sum(i.link_count for i in loaded.digest.issues)
     state.replace(
         {
             "last": {

@@ -350,3 +350,114 @@ def test_a_new_process_reads_compiled_templates_from_the_cache(
     change_template(content)  # a changed source is compiled again
     build(content, out)
     assert "404.html" in compiled
+
+
+def grouped(content: Path) -> Any:
+    """The digest of `content` (read afresh, no cache) and its groups from scratch."""
+    from digest.config import load_config
+    from digest.load import load_digest
+    from digest.render import collect_groups, entries
+
+    digest = load_digest(content, load_config(content / "site.yaml")).digest
+    return digest, collect_groups(entries(digest))
+
+
+def test_regroup_after_an_edit_equals_grouping_afresh(tmp_path: Path) -> None:
+    from digest.model import Digest
+    from digest.render import regroup
+
+    content = make_site(tmp_path)
+    before, groups = grouped(content)
+    edit_issue(content)
+    fresh, expected = grouped(content)
+    # The unchanged issues are the same objects, as `digest serve` keeps them.
+    after = Digest(
+        tuple(
+            new if new.path.endswith("2023-01.md") else old
+            for old, new in zip(before.issues, fresh.issues, strict=True)
+        )
+    )
+    again = regroup(before, groups, after)
+    assert again == expected == collect_groups_of(after)
+    # Groups without a link of the edited issue are the very same objects.
+    issue = next(i for i in after.issues if i.path.endswith("2023-01.md"))
+    edited = {id(link) for link in issue.links()}
+    for kind, kind_groups in again.items():
+        for old, new in zip(groups[kind], kind_groups, strict=True):
+            shows_edit = any(id(e.link) in edited for e in new.entries)
+            assert (new is old) != shows_edit, (kind, new.slug)
+
+
+def collect_groups_of(digest: Any) -> Any:
+    from digest.render import collect_groups, entries
+
+    return collect_groups(entries(digest))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("새해 첫 코멘트", "새해 첫 코멘트"),  # nothing: the same issue read again
+        ("tags: [llm, 새해]", "tags: [llm, 신년]"),  # another tag: other groups
+        ("### NLP", "### CV"),  # another topic
+    ],
+)
+def test_regroup_refuses_what_moves_links_between_groups(
+    tmp_path: Path, change: tuple[str, str]
+) -> None:
+    from digest.model import Digest
+    from digest.render import regroup
+
+    content = make_site(tmp_path)
+    before, groups = grouped(content)
+    p = content / "issues" / "2023-01.md"
+    p.write_text(p.read_text(encoding="utf-8").replace(*change), encoding="utf-8")
+    fresh, expected = grouped(content)
+    after = Digest(
+        tuple(
+            new if new.path.endswith("2023-01.md") else old
+            for old, new in zip(before.issues, fresh.issues, strict=True)
+        )
+    )
+    again = regroup(before, groups, after)
+    if change[0] == change[1]:
+        assert again == expected  # same shape: updated, and right
+    else:
+        assert again is None  # grouped afresh instead
+
+
+def test_regroup_gives_up_when_many_issues_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import digest.render
+
+    content = make_site(tmp_path)
+    before, groups = grouped(content)
+    fresh, expected = grouped(content)  # every issue a new object
+    assert digest.render.regroup(before, groups, fresh) == expected
+    monkeypatch.setattr(digest.render, "_REGROUP_MAX", len(fresh.issues) - 1)
+    assert digest.render.regroup(before, groups, fresh) is None
+
+
+def test_page_keys_kept_between_builds_of_one_process_equal_fresh_ones(tmp_path: Path) -> None:
+    # `digest serve` keeps groups and their page keys between rebuilds (regroup, and
+    # PageReuse.keep_group_page): the keys it records must be those a new process makes.
+    import digest.cache
+    import digest.render
+    from digest.cache import Store, cache_dir_for
+
+    content, out = built_site(tmp_path)
+    edit_issue(content)
+    build(content, out)
+    p = content / "issues" / "2023-01.md"
+    p.write_text(p.read_text(encoding="utf-8").replace("첫 번째", "두 번째"), "utf-8")
+    build(content, out)
+    kept = Store(cache_dir_for(content), "build-state").get("last")["pages"]
+    digest.render._GROUP_KEYS.clear()
+    digest.render._LAST_GROUPS.clear()
+    digest.cache._MEMORY.clear()
+    touch_only(content)
+    build(content, out)
+    fresh = Store(cache_dir_for(content), "build-state").get("last")["pages"]
+    assert kept == fresh
+    assert any(path.startswith("tags/") for path in fresh)
