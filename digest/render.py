@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property, partial
-from itertools import compress, count
-from operator import is_not, itemgetter
+from itertools import chain, compress, count
+from operator import is_not
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import quote
@@ -158,16 +158,18 @@ def regroup(
             touched.update(("tags", slugify(tag)) for tag in link.tags)
             if link.source:
                 touched.add(("sources", slugify(link.source)))
+    # A group lists its entries by issue, in digest order: an edited issue's entries
+    # are one run in each group, found by bisection rather than a pass over thousands.
+    place = {id(issue): n for n, issue in enumerate(before.issues)}
+    runs = sorted(place[id(old)] for old, _ in changed)
+
+    def position(entry: Entry) -> int:
+        return place[id(entry.issue)]
+
     out: dict[str, list[Group]] = {}
     for kind, kind_groups in groups.items():
         out[kind] = [
-            # Each entry, or the edited issue's in its place; in C, over 10,000s of entries.
-            Group(
-                kind,
-                g.slug,
-                g.name,
-                tuple(map(fresh.get, map(id, map(_LINK, g.entries)), g.entries)),
-            )
+            Group(kind, g.slug, g.name, _swap_runs(g.entries, runs, position, fresh))
             if (kind, g.slug) in touched
             else g
             for g in kind_groups
@@ -175,8 +177,22 @@ def regroup(
     return out
 
 
-_LINK = itemgetter(3)
-"""An Entry's link."""
+def _swap_runs(
+    entries: tuple[Entry, ...],
+    runs: list[int],
+    position: Callable[[Entry], int],
+    fresh: dict[int, Entry],
+) -> tuple[Entry, ...]:
+    """`entries`, with those of the issues at positions `runs` swapped for `fresh` ones."""
+    parts: list[tuple[Entry, ...]] = []
+    done = 0
+    for n in runs:
+        lo = bisect_left(entries, n, lo=done, key=position)
+        hi = bisect_right(entries, n, lo=lo, key=position)
+        parts += (entries[done:lo], tuple(fresh[id(e.link)] for e in entries[lo:hi]))
+        done = hi
+    parts.append(entries[done:])
+    return tuple(chain.from_iterable(parts))
 
 
 _REGROUP_MAX = 8
@@ -862,8 +878,9 @@ class Renderer:
         by_year: dict[int, list[Issue]] = {}
         for issue in issues:
             by_year.setdefault(issue.date.year, []).append(issue)
-        listed = [(i.slug, i.title, i.date, i.link_count, i.summary) for i in issues]
-        if self.reuse is not None and self.reuse.keep("archive/index.html", [], listed):
+        # The archive lists every issue's title, date, link count and summary: all
+        # of them come from its file, so the files' content keys key the page.
+        if self.reuse is not None and self.reuse.keep("archive/index.html", issues, "archive"):
             yield "archive/index.html", None
         else:
             yield (

@@ -504,6 +504,9 @@ class DevServer:
                     # An empty batch every 200 ms tells us the watcher is live (see `serve`).
                     rust_timeout=200,
                     yield_on_timeout=True,
+                    # A batch ends after 20 ms without changes (watchfiles waits 50): an
+                    # editor's save is done in a few, and the editor waits for the rebuild.
+                    step=20,
                 ):
                     self.watching.set()
                     if changes:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
+import re
 import shutil
+import stat
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -325,13 +327,14 @@ def build(
     )
     # Pages of the last build are reused only if that build is what the folder holds.
     same_folder = last is not None and _marker(out_dir) == last["marker"]
+    live = LiveFiles(out_dir)
     # Without a cache (--no-cache) there is no next build to key pages for.
     reuse = (
         PageReuse(
             site_key,
             issue_keys,
             last.get("pages", {}) if same_folder and last is not None else {},
-            lambda path: os.path.isfile(f"{out_dir}/{path}"),
+            live.exists,
             parsed,
         )
         if cache_dir is not None
@@ -353,6 +356,7 @@ def build(
         out_dir,
         spare=_spare(spare_dir, last if same_folder else None),
         keep_old=spare_dir,
+        inodes=live.inodes,
     )
     outputs = written.paths
     marker = _marker(out_dir)
@@ -395,6 +399,25 @@ def build(
         links,
         kinds,
     )
+
+
+class LiveFiles:
+    """Which files the output folder holds, as page reuse asks; their inodes for writing."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.root = str(out_dir)
+        self.inodes: dict[str, int] = {}
+
+    def exists(self, path: str) -> bool:
+        """True if `path` is a file in the output folder."""
+        try:
+            st = os.stat(f"{self.root}/{path}")
+        except OSError:
+            return False
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        self.inodes[path] = st.st_ino
+        return True
 
 
 SPARE_NAME = "site-previous"
@@ -476,9 +499,12 @@ def _marker(out_dir: Path) -> tuple[int, int, int] | None:
 
 
 def _check_path(path: str) -> None:
-    parts = path.split("/")
-    if path.startswith("/") or any(p in ("", ".", "..") for p in parts):
+    if _UNSAFE_PATH.search(path):
         raise OutputError(f"unsafe output path: {path!r}")
+
+
+_UNSAFE_PATH = re.compile(r"(?:^|/)\.{0,2}(?:/|$)")
+"""An empty, `.` or `..` segment (absolute paths start with an empty one)."""
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -539,6 +565,7 @@ def write_outputs(
     out_dir: Path,
     spare: Spare | None = None,
     keep_old: Path | None = None,
+    inodes: Mapping[str, int] | None = None,
 ) -> Written:
     """Write the whole site into a sibling folder, then swap it in by rename.
 
@@ -547,8 +574,10 @@ def write_outputs(
     (the build before last) that folder is brought up to date instead of a new one
     being made: on a large site, making and deleting thousands of folders was most
     of an editor's rebuild. With `keep_old`, the replaced site is moved there (to be
-    the next build's spare) instead of deleted.
+    the next build's spare) instead of deleted. `inodes` has the inodes of files of the
+    output folder that the caller has looked at already (see `LiveFiles`).
     """
+    inodes = inodes or {}
     out_dir = out_dir.absolute()
     if out_dir.exists() and (
         not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / SITE_MARKER).is_file())
@@ -580,8 +609,10 @@ def write_outputs(
             written.add(path)
             stale.discard(path)
             previous, target = f"{live}/{path}", f"{staged}/{path}"
-            if data is None or _same_bytes(previous, data):
-                if path not in same or not _same_file(target, previous):
+            # The live file's inode: known already, or from comparing its bytes.
+            inode = inodes.get(path) if data is None else _same_bytes(previous, data)
+            if data is None or inode is not None:
+                if path not in same or not _same_file(target, previous, inode):
                     # Same inode, same mtime: kept as it was.
                     _place(target, previous, None)
             else:
@@ -608,10 +639,10 @@ def write_outputs(
     return Written(sorted(written), frozenset(fresh))
 
 
-def _same_file(a: str, b: str) -> bool:
+def _same_file(a: str, b: str, b_inode: int | None = None) -> bool:
     """True when both paths are the same inode (a spare's file still the live one)."""
     try:
-        return os.stat(a).st_ino == os.stat(b).st_ino
+        return os.stat(a).st_ino == (os.stat(b).st_ino if b_inode is None else b_inode)
     except OSError:
         return False
 
@@ -689,11 +720,13 @@ def _remove(root: Path, path: str) -> None:
         parent = parent.parent
 
 
-def _same_bytes(path: str, data: bytes) -> bool:
+def _same_bytes(path: str, data: bytes) -> int | None:
+    """The inode of file `path` if it holds `data`, else None."""
     try:
-        if os.stat(path).st_size != len(data):
-            return False
+        st = os.stat(path)
+        if st.st_size != len(data):
+            return None
         with open(path, "rb") as f:
-            return f.read() == data
+            return st.st_ino if f.read() == data else None
     except OSError:
-        return False
+        return None
