@@ -130,6 +130,8 @@ class Store:
         self._rewrite = False
         self._memory: dict[Any, Any] = {}
         """Values of a store without a file, as they are."""
+        self._pending: dict[Any, Any] = {}
+        """Values put since the last save, not pickled yet."""
         self.dirty = False
 
     @property
@@ -186,6 +188,8 @@ class Store:
         """The value for `key`, or None; marks the key as used this run."""
         if self.path is None:
             return self._memory.get(key)
+        if key in self._pending:
+            return self._pending[key]
         blob = self.data.get(key)
         if blob is None:
             return None
@@ -210,17 +214,24 @@ class Store:
             self._memory[key] = value
             return
         if type(value) is str:
-            self.data[key] = value
+            self.data[key] = self._journaled[key] = value
+            self._pending.pop(key, None)
         else:
-            blob = self.data[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-            self._objects[key] = (blob, value)
-        self._journaled[key] = self.data[key]
+            # Pickled when saved: `digest serve` saves after it has shown the site.
+            self._pending[key] = value
         self._used.add(key)
         self.dirty = True
 
+    def _pickle_pending(self) -> None:
+        for key, value in self._pending.items():
+            blob = self.data[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            self._objects[key] = (blob, value)
+            self._journaled[key] = blob
+        self._pending = {}
+
     def replace(self, data: dict[Any, Any]) -> None:
         """Replace the whole dict (for stores that are rewritten on every build)."""
-        self._data, self._memory = {}, {}
+        self._data, self._memory, self._pending = {}, {}, {}
         self._used = set()
         for key, value in data.items():
             self.put(key, value)
@@ -232,11 +243,13 @@ class Store:
         Additions go to the journal until it holds a quarter of the store; then the
         main file is written again, without unused entries, and the journal starts over.
         """
-        if self.path is None or self.journal is None or self._data is None or not self.dirty:
+        if self.path is None or self.journal is None or not self.dirty:
             return
         if _LATER:
             _LATER[-1].stores[id(self)] = (self, prune)
             return
+        self._pickle_pending()
+        assert self._data is not None  # loaded by the puts that made it dirty
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self._rewrite or not self._base or len(self._journaled) * 4 > len(self._data):
             if prune:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,9 @@ from digest.model import Digest, Issue, ParsedIssue
 from digest.parse import read_issue
 
 ISSUE_SUFFIXES = (".md", ".markdown")
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+"""Unicode's control characters (category Cc)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,14 +40,17 @@ def issue_files(content_dir: Path) -> list[Path]:
         return []
     # Hidden files (`._2023-01.md` from macOS, editor lock files) are not issues. Symlinks
     # are listed even when broken, so reading them reports the problem instead of skipping.
-    files = [
-        p
-        for p in folder.iterdir()
-        if p.suffix in ISSUE_SUFFIXES
-        and not p.name.startswith(".")
-        and (p.is_file() or p.is_symlink())
-    ]
-    return sorted(files, key=lambda p: unicodedata.normalize("NFC", p.name))
+    # scandir: the entries' types come with the listing, not a stat call per file.
+    with os.scandir(folder) as entries:
+        names = [
+            e.name
+            for e in entries
+            if e.name.endswith(ISSUE_SUFFIXES)
+            and not e.name.startswith(".")
+            and (e.is_symlink() or e.is_file())  # a symlink loop must not raise here
+        ]
+    names.sort(key=lambda name: unicodedata.normalize("NFC", name))
+    return [folder / name for name in names]
 
 
 def link_problem(path: Path, root: Path) -> str | None:
@@ -150,7 +157,7 @@ def read_issue_files(
     for path in paths:
         shown = display_path(path)
         problem = link_problem(path, root) if root is not None else None
-        if any(unicodedata.category(c) == "Cc" for c in path.name):
+        if _CONTROL.search(path.name):
             # A newline in a name would forge diagnostics lines; the name is a URL, too.
             shown = shown.encode("unicode_escape").decode("ascii")
             problem = "its name contains control characters"

@@ -878,9 +878,8 @@ class Renderer:
         by_year: dict[int, list[Issue]] = {}
         for issue in issues:
             by_year.setdefault(issue.date.year, []).append(issue)
-        # The archive lists every issue's title, date, link count and summary: all
-        # of them come from its file, so the files' content keys key the page.
-        if self.reuse is not None and self.reuse.keep("archive/index.html", issues, "archive"):
+        listed = [(i.slug, i.title, i.date, i.link_count, i.summary) for i in issues]
+        if self.reuse is not None and self.reuse.keep("archive/index.html", [], listed):
             yield "archive/index.html", None
         else:
             yield (

@@ -78,3 +78,18 @@ def test_a_tampered_journal_is_a_miss(tmp_path: Path) -> None:
     data[-5] ^= 1
     path.write_bytes(bytes(data))
     assert Store(tmp_path, "s").get(("k", 1)) == {"value": 1}
+
+
+def test_saves_inside_save_later_wait_for_flush(tmp_path: Path) -> None:
+    # `digest serve` shows the rebuilt site first and writes its cache after.
+    with cache.SaveLater() as later:
+        store = filled(tmp_path, 3)
+        assert store.get(("k", 1)) == {"value": 1}  # readable before it is pickled
+        assert not (tmp_path / "s.pickle").exists()
+    assert not (tmp_path / "s.pickle").exists()
+    later.flush()
+    assert Store(tmp_path, "s").get(("k", 2)) == {"value": 2}
+    # Outside the block, saves are immediate again.
+    store.put(("k", 3), {"value": 3})
+    store.save()
+    assert Store(tmp_path, "s").get(("k", 3)) == {"value": 3}
