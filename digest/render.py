@@ -333,10 +333,6 @@ class PageReuse:
             }
         return _Keyed(group, tokens, self.site_key, pages)
 
-    def _token(self, entry: Entry) -> str | None:
-        cards = self.card_hashes(entry.issue)
-        return cards[entry.link.id] if cards is not None else None
-
     def _keep(self, out: str, tokens: list[str]) -> bool:
         return self._keep_digest(out, self._digest(tokens))
 
