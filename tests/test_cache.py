@@ -356,29 +356,39 @@ def grouped(content: Path) -> Any:
     """The digest of `content` (read afresh, no cache) and its groups from scratch."""
     from digest.config import load_config
     from digest.load import load_digest
-    from digest.render import collect_groups, entries
 
     digest = load_digest(content, load_config(content / "site.yaml")).digest
-    return digest, collect_groups(entries(digest))
+    return digest, groups_of(digest)
+
+
+def groups_of(digest: Any) -> Any:
+    from digest.render import collect_groups, entries
+
+    return collect_groups(entries(digest))
+
+
+def edited_only(before: Any, fresh: Any) -> Any:
+    """`fresh`, but with `before`'s issue objects except 2023-01 (as `digest serve` keeps them)."""
+    from digest.model import Digest
+
+    return Digest(
+        tuple(
+            new if new.path.endswith("2023-01.md") else old
+            for old, new in zip(before.issues, fresh.issues, strict=True)
+        )
+    )
 
 
 def test_regroup_after_an_edit_equals_grouping_afresh(tmp_path: Path) -> None:
-    from digest.model import Digest
     from digest.render import regroup
 
     content = make_site(tmp_path)
     before, groups = grouped(content)
     edit_issue(content)
     fresh, expected = grouped(content)
-    # The unchanged issues are the same objects, as `digest serve` keeps them.
-    after = Digest(
-        tuple(
-            new if new.path.endswith("2023-01.md") else old
-            for old, new in zip(before.issues, fresh.issues, strict=True)
-        )
-    )
+    after = edited_only(before, fresh)
     again = regroup(before, groups, after)
-    assert again == expected == collect_groups_of(after)
+    assert again == expected == groups_of(after)
     # Groups without a link of the edited issue are the very same objects.
     issue = next(i for i in after.issues if i.path.endswith("2023-01.md"))
     edited = {id(link) for link in issue.links()}
@@ -386,12 +396,6 @@ def test_regroup_after_an_edit_equals_grouping_afresh(tmp_path: Path) -> None:
         for old, new in zip(groups[kind], kind_groups, strict=True):
             shows_edit = any(id(e.link) in edited for e in new.entries)
             assert (new is old) != shows_edit, (kind, new.slug)
-
-
-def collect_groups_of(digest: Any) -> Any:
-    from digest.render import collect_groups, entries
-
-    return collect_groups(entries(digest))
 
 
 @pytest.mark.parametrize(
@@ -405,7 +409,6 @@ def collect_groups_of(digest: Any) -> Any:
 def test_regroup_refuses_what_moves_links_between_groups(
     tmp_path: Path, change: tuple[str, str]
 ) -> None:
-    from digest.model import Digest
     from digest.render import regroup
 
     content = make_site(tmp_path)
@@ -413,13 +416,7 @@ def test_regroup_refuses_what_moves_links_between_groups(
     p = content / "issues" / "2023-01.md"
     p.write_text(p.read_text(encoding="utf-8").replace(*change), encoding="utf-8")
     fresh, expected = grouped(content)
-    after = Digest(
-        tuple(
-            new if new.path.endswith("2023-01.md") else old
-            for old, new in zip(before.issues, fresh.issues, strict=True)
-        )
-    )
-    again = regroup(before, groups, after)
+    again = regroup(before, groups, edited_only(before, fresh))
     if change[0] == change[1]:
         assert again == expected  # same shape: updated, and right
     else:
