@@ -113,7 +113,7 @@ def _cached_findings(issue: Issue, sources: _Sources) -> IssueFindings:
     findings = sources.store.get(("checks", key))
     # An entry that does not fit the issue (a store shared with another taxonomy, say)
     # must never pair URL keys with the wrong links: find them again instead.
-    if not isinstance(findings, IssueFindings) or len(findings.url_keys) != len(issue.links()):
+    if not isinstance(findings, IssueFindings) or len(findings.url_keys) != issue.link_count:
         findings = _findings(issue, sources)
         sources.store.put(("checks", key), findings)
     return findings

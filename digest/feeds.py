@@ -131,6 +131,10 @@ def feed_datetime(date: dt.date) -> dt.datetime:
 _ISSUE_HTML: dict[str, tuple[Issue, SiteConfig, str]] = {}
 """The feed HTML of issues (by slug) this process made, with the issue and config."""
 
+_LINK_ITEMS: dict[tuple[str, str], tuple[Issue, Link, SiteConfig, bytes]] = {}
+"""The RSS items of links (by issue slug and link id) this process made, with what
+they were made from: `digest serve` makes again only those of the edited issues."""
+
 
 class FeedWriter:
     """Renders every feed of one site, sharing rendered HTML between them."""
@@ -405,6 +409,11 @@ class FeedWriter:
         key = (issue.slug, link.id)
         cached = self._items.get(key)
         if cached is None:
+            known = _LINK_ITEMS.get(key)
+            # Made by this process's last build (`digest serve`) from these very objects.
+            if known is not None and known[:2] == (issue, link) and known[2] == self.config:
+                self._items[key] = known[3]
+                return known[3]
             categories = [(link.source, self._scheme["source"])] if link.source else []
             categories.extend((tag, self._scheme["tag"]) for tag in dict.fromkeys(link.tags))
             fields = ItemFields(
@@ -416,6 +425,7 @@ class FeedWriter:
                 self.rfc2822(issue.date),
             )
             cached = self._items[key] = item_xml(fields)
+            _LINK_ITEMS[key] = (issue, link, self.config, cached)
         return cached
 
     def rfc2822(self, date: dt.date) -> str:
