@@ -591,11 +591,15 @@ def write_outputs(
     tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
     same: frozenset[str] = frozenset()
     stale: set[str] = set()
+    has_live = out_dir.is_dir()
+    # Folders made in a new scratch folder (None: a recycled spare, which has its own).
+    folders: set[str] | None = None
     if spare is not None and _claim(spare.path, tmp):
         # From here a killed build leaves only a scratch folder, cleaned next time.
         same, stale = spare.same, set(spare.paths)
     else:
         tmp.mkdir()
+        folders = set()
     try:
         written: set[str] = set()
         fresh: set[str] = set()
@@ -610,14 +614,21 @@ def write_outputs(
             stale.discard(path)
             previous, target = f"{live}/{path}", f"{staged}/{path}"
             # The live file's inode: known already, or from comparing its bytes.
-            inode = inodes.get(path) if data is None else _same_bytes(previous, data)
+            if data is None:
+                inode = inodes.get(path)
+            else:
+                inode = _same_bytes(previous, data) if has_live else None
             if data is None or inode is not None:
-                if path not in same or not _same_file(target, previous, inode):
-                    # Same inode, same mtime: kept as it was.
+                if folders is not None:  # same inode, same mtime: kept as it was
+                    _place_new(staged, path, previous, None, folders)
+                elif path not in same or not _same_file(target, previous, inode):
                     _place(target, previous, None)
             else:
                 fresh.add(path)
-                _place(target, None, data)
+                if folders is not None:
+                    _place_new(staged, path, None, data, folders)
+                else:
+                    _place(target, None, data)
         for path in sorted(stale):
             _remove(tmp, path)
         marker = tmp / SITE_MARKER
@@ -685,8 +696,43 @@ def _place(target: str, link_from: str | None, data: bytes | None) -> None:
 
 
 def _write_new(target: str, data: bytes) -> None:
-    with open(target, "xb") as f:
-        f.write(data)
+    # os.open rather than open(): no buffer, and none of the tty and seek checks a file
+    # object makes, for each of thousands of files.
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
+def _place_new(
+    staged: str, path: str, link_from: str | None, data: bytes | None, folders: set[str]
+) -> None:
+    """`_place` into a folder this build made: nothing to replace, and `folders` made so far.
+
+    A cold build writes thousands of files into new folders: making each folder
+    once, before its first file, saves a failed open, a stat and an unlink per file.
+    """
+    folder = path.rpartition("/")[0]
+    if folder and folder not in folders:
+        missing = []
+        while folder and folder not in folders:
+            missing.append(folder)
+            folder = folder.rpartition("/")[0]
+        try:
+            for name in reversed(missing):
+                os.mkdir(f"{staged}/{name}")
+                folders.add(name)
+        except OSError:  # a file of this build stands there: let `_place` say what
+            _place(f"{staged}/{path}", link_from, data)
+            return
+    target = f"{staged}/{path}"
+    if link_from is not None:
+        os.link(link_from, target)
+    else:
+        _write_new(target, data or b"")
 
 
 def _parents(target: Path) -> None:
@@ -723,10 +769,23 @@ def _remove(root: Path, path: str) -> None:
 def _same_bytes(path: str, data: bytes) -> int | None:
     """The inode of file `path` if it holds `data`, else None."""
     try:
-        st = os.stat(path)
-        if st.st_size != len(data):
-            return None
-        with open(path, "rb") as f:
-            return st.st_ino if f.read() == data else None
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return None
+    try:
+        st = os.fstat(fd)
+        if st.st_size != len(data) or not stat.S_ISREG(st.st_mode):
+            return None
+        chunks = []
+        left = len(data)
+        while left > 0:
+            chunk = os.read(fd, left)
+            if not chunk:
+                return None
+            chunks.append(chunk)
+            left -= len(chunk)
+        return st.st_ino if b"".join(chunks) == data else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
