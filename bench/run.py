@@ -210,10 +210,10 @@ _ASIDE: list[Path] = []
 def set_aside(path: Path) -> None:
     """Move a folder out of the way now; `delete_set_aside` removes it at the end.
 
-    On ext4, making thousands of files within about 30 s of deleting thousands is
-    slower: the inode allocator skips recently freed inodes. Deleting
-    the last output right before a timed build measured that, not the build (for
-    Hugo and digest alike), so outputs are renamed away and deleted afterwards.
+    On ext4 without a journal, the inode allocator skips inodes freed in the last
+    60 s (300 s while unwritten): making thousands of files right after deleting
+    thousands is slower. Deleting the last output before a timed build measured that,
+    not the build (for Hugo and digest alike), so outputs are renamed away instead.
     """
     if path.exists():
         target = path.parent / f".aside-{len(_ASIDE)}-{path.name}"
