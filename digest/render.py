@@ -6,11 +6,11 @@ import hashlib
 import os
 import re
 from bisect import bisect_left, bisect_right
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property, partial
-from itertools import chain, compress, count, islice
+from itertools import chain, compress, count
 from operator import is_not
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -452,69 +452,37 @@ def _render_range(bounds: tuple[int, int]) -> list[bytes] | Diagnostic:
         return template_error(exc)
 
 
-class _ForkedPages:
-    """Pages rendered in forked processes, in order as they arrive (an iterator of bytes).
+def _render_forked(jobs: list[PageJob], workers: int) -> Iterator[bytes]:
+    """Render `jobs` in forked processes, yielding pages in order as they arrive."""
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import Future, ProcessPoolExecutor
+    from itertools import islice
 
-    `ready()` says whether the next page is there without waiting, so that this
-    process can do other work meanwhile; `close()` stops the workers.
-    """
-
-    CHUNK = 16
-    """Pages per task: small, so the pages of long groups and the cards they share
-    spread evenly, and the first pages reach the writer early."""
-
-    def __init__(self, jobs: list[PageJob], workers: int) -> None:
-        import multiprocessing
-        from concurrent.futures import Future, ProcessPoolExecutor
-
-        _FORKED_JOBS[:] = jobs
-        self.workers = workers
-        self._todo = iter(
-            [(i, min(i + self.CHUNK, len(jobs))) for i in range(0, len(jobs), self.CHUNK)]
-        )
-        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-        self._pending: deque[Future[list[bytes] | Diagnostic]] = deque()
-        self._pages: deque[bytes] = deque()
-        self._submit()
-
-    def _submit(self) -> None:
-        # A few chunks in flight per worker: enough to keep them busy, while pages
-        # made faster than they are written do not pile up in memory.
-        for bounds in islice(self._todo, self.workers * 3 - len(self._pending)):
-            self._pending.append(self._pool.submit(_render_range, bounds))
-
-    def ready(self) -> bool:
-        """True when the next page can be had without waiting."""
-        return bool(self._pages) or bool(self._pending and self._pending[0].done())
-
-    def __iter__(self) -> _ForkedPages:
-        return self
-
-    def __next__(self) -> bytes:
-        if not self._pages:
-            if not self._pending:
-                raise StopIteration
-            part = self._pending.popleft().result()
+    _FORKED_JOBS[:] = jobs
+    # Small chunks, so the pages of long groups and the cards they share spread
+    # evenly, and the first pages reach the writer early.
+    size = 16
+    ranges = [(i, min(i + size, len(jobs))) for i in range(0, len(jobs), size)]
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    pending: deque[Future[list[bytes] | Diagnostic]] = deque()
+    todo = iter(ranges)
+    try:
+        while True:
+            # A few chunks in flight per worker: enough to keep them busy, while pages
+            # made faster than they are written do not pile up in memory.
+            for bounds in islice(todo, workers * 3 - len(pending)):
+                pending.append(pool.submit(_render_range, bounds))
+            if not pending:
+                break
+            part = pending.popleft().result()
             if isinstance(part, Diagnostic):
                 raise TemplateFailed(part)
-            self._pages.extend(part)
-            self._submit()
-        return self._pages.popleft()
-
-    def close(self) -> None:
-        """Stop the workers (after an error, or when the consumer stops early)."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+            yield from part
+    finally:
+        # On an error (or a consumer that stops early) the rest is not rendered.
+        pool.shutdown(wait=True, cancel_futures=True)
         _FORKED_JOBS.clear()
-
-
-def _render_forked(jobs: list[PageJob], workers: int) -> _ForkedPages:
-    """Render `jobs` in `workers` forked processes (see `_ForkedPages`)."""
-    return _ForkedPages(jobs, workers)
-
-
-_LOCAL_PAGES = "issues/"
-"""Pages this process renders while the workers' next pages are not ready: issue
-pages list no group cards, so rendering them here repeats none of the workers' work."""
 
 
 class _Keyed(NamedTuple):
@@ -852,10 +820,11 @@ class Renderer:
             jobs = list(self.page_jobs())
         todo = [job for _, job in jobs if job is not None]
         if workers and len(todo) >= PARALLEL_PAGES:
-            yield from self._iter_forked(workers, jobs)
+            rendered = _render_forked(todo, workers)
         else:
-            for path, job in jobs:
-                yield path, None if job is None else job()
+            rendered = (job() for job in todo)
+        for path, job in jobs:
+            yield path, None if job is None else next(rendered)
         paths = [path for path, _ in jobs]
         if self.reuse is not None and self.reuse.keep("sitemap.xml", [], paths):
             yield "sitemap.xml", None  # the same pages as the last build
@@ -865,36 +834,6 @@ class Renderer:
             "robots.txt",
             (f"User-agent: *\nAllow: /\n\nSitemap: {self.abs_url('sitemap.xml')}\n".encode()),
         )
-
-    def _iter_forked(
-        self, workers: int, jobs: list[tuple[str, PageJob | None]]
-    ) -> Iterator[tuple[str, bytes | None]]:
-        """`jobs` rendered by forked workers, and by this process whenever they are busy.
-
-        This process would otherwise only wait for pages and write them: it renders
-        issue pages (`_LOCAL_PAGES`) while the workers' next pages are not ready.
-        """
-        mine = deque(
-            (path, job) for path, job in jobs if job is not None and path.startswith(_LOCAL_PAGES)
-        )
-        forked = _render_forked(
-            [job for path, job in jobs if job is not None and not path.startswith(_LOCAL_PAGES)],
-            workers,
-        )
-        try:
-            for path, job in jobs:
-                if job is None:
-                    yield path, None
-                elif not path.startswith(_LOCAL_PAGES):
-                    while mine and not forked.ready():
-                        here, render = mine.popleft()
-                        yield here, render()
-                    yield path, next(forked)
-            while mine:
-                here, render = mine.popleft()
-                yield here, render()
-        finally:
-            forked.close()
 
     def page_jobs(self) -> Iterator[tuple[str, PageJob | None]]:
         """Every HTML page as (output path, how to render it); None: keep the last build's."""
