@@ -12,11 +12,11 @@ import html
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.utils import format_datetime
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 from feedgen.feed import FeedGenerator
@@ -128,12 +128,25 @@ def feed_datetime(date: dt.date) -> dt.datetime:
     return dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC)
 
 
-_ISSUE_HTML: dict[str, tuple[Issue, SiteConfig, str]] = {}
-"""The feed HTML of issues (by slug) this process made, with the issue and config."""
+_MADE: dict[tuple[str, object], tuple[tuple[object, ...], Any]] = {}
+"""What `_made` made, by kind and key, with the objects it was made from."""
 
-_LINK_ITEMS: dict[tuple[str, str], tuple[Issue, Link, SiteConfig, bytes]] = {}
-"""The RSS items of links (by issue slug and link id) this process made, with what
-they were made from: `digest serve` makes again only those of the edited issues."""
+_T = TypeVar("_T")
+
+
+def _made(kind: str, key: object, sources: tuple[object, ...], make: Callable[[], _T]) -> _T:
+    """`make()`, or what it gave for `key` from the same `sources` in this process.
+
+    Shared by the three issue feeds and the link feeds of one build, and kept between
+    the builds of `digest serve`, which then makes again only what an edit changed.
+    (The sources are compared by identity first: for unchanged issues, the same objects.)
+    """
+    known = _MADE.get((kind, key))
+    if known is not None and known[0] == sources:
+        return known[1]  # type: ignore[no-any-return]
+    value = make()
+    _MADE[kind, key] = (sources, value)
+    return value
 
 
 class FeedWriter:
@@ -155,8 +168,6 @@ class FeedWriter:
         self._origin = config.base_url[: len(config.base_url) - len(config.base_path)]
         self._groups = groups
         self._commentary: dict[tuple[str, str], str] = {}
-        self._issue_html: dict[str, str] = {}
-        self._items: dict[tuple[str, str], bytes] = {}
         self._urls: dict[str, str] = {}
         self._rfc2822: dict[dt.date, str] = {}
         self._scheme = {"source": self.abs_url("sources/"), "tag": self.abs_url("tags/")}
@@ -233,14 +244,9 @@ class FeedWriter:
 
     def issue_html(self, issue: Issue) -> str:
         """The whole issue as HTML for feed readers; memoised across the three formats."""
-        cached = self._issue_html.get(issue.slug)
-        if cached is not None:
-            return cached
-        known = _ISSUE_HTML.get(issue.slug)
-        if known is not None and known[0] is issue and known[1] == self.config:
-            # Made by this process's last build (`digest serve`) from this very issue.
-            self._issue_html[issue.slug] = known[2]
-            return known[2]
+        return _made("issue html", issue.slug, (issue, self.config), lambda: self._html(issue))
+
+    def _html(self, issue: Issue) -> str:
         out: list[str] = []
         if issue.intro:
             out.append(self.markdown(issue.intro, issue))
@@ -256,9 +262,7 @@ class FeedWriter:
                 if sub.note:
                     out.append(self.markdown(sub.note, issue))
                 out.extend(self.link_card(issue, link, 4) for link in sub.links)
-        cached = self._issue_html[issue.slug] = "".join(out)
-        _ISSUE_HTML[issue.slug] = (issue, self.config, cached)
-        return cached
+        return "".join(out)
 
     # -- feeds ------------------------------------------------------------------------------
 
@@ -406,27 +410,25 @@ class FeedWriter:
         feedgen's per-entry bookkeeping costs more than the XML: each item is made
         once, with the elements and order of feedgen's `rss_entry`.
         """
-        key = (issue.slug, link.id)
-        cached = self._items.get(key)
-        if cached is None:
-            known = _LINK_ITEMS.get(key)
-            # Made by this process's last build (`digest serve`) from these very objects.
-            if known is not None and known[:2] == (issue, link) and known[2] == self.config:
-                self._items[key] = known[3]
-                return known[3]
-            categories = [(link.source, self._scheme["source"])] if link.source else []
-            categories.extend((tag, self._scheme["tag"]) for tag in dict.fromkeys(link.tags))
-            fields = ItemFields(
-                xml_text(link.title),
-                link.url,
-                xml_text(self.link_description(issue, link)),
-                self.link_url(issue, link),
-                tuple((xml_text(term), scheme) for term, scheme in categories),
-                self.rfc2822(issue.date),
-            )
-            cached = self._items[key] = item_xml(fields)
-            _LINK_ITEMS[key] = (issue, link, self.config, cached)
-        return cached
+        return _made(
+            "link item",
+            (issue.slug, link.id),
+            (issue, link, self.config),
+            lambda: self._item(issue, link),
+        )
+
+    def _item(self, issue: Issue, link: Link) -> bytes:
+        categories = [(link.source, self._scheme["source"])] if link.source else []
+        categories.extend((tag, self._scheme["tag"]) for tag in dict.fromkeys(link.tags))
+        fields = ItemFields(
+            xml_text(link.title),
+            link.url,
+            xml_text(self.link_description(issue, link)),
+            self.link_url(issue, link),
+            tuple((xml_text(term), scheme) for term, scheme in categories),
+            self.rfc2822(issue.date),
+        )
+        return item_xml(fields)
 
     def rfc2822(self, date: dt.date) -> str:
         """An issue date as RSS writes it, formatted the way feedgen does; memoised."""
