@@ -7,7 +7,7 @@ import os
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property, partial
 from itertools import chain, compress, count
@@ -275,16 +275,21 @@ class PageReuse:
             tokens.append(f"{issue.slug}\x1f{key}")
         return self._keep(out, [repr(parts), *tokens])
 
-    def keep_cards(self, out: str, entries: Iterable[Entry], parts: object) -> bool:
+    def keep_cards(self, out: str, entries: Sequence[Entry], parts: object) -> bool:
         """Record the key of `out` (listing the cards of `entries`); True if it can be kept."""
+        tokens = self._tokens(entries)
+        return tokens is not None and self._keep(out, [repr(parts), *tokens])
+
+    def _tokens(self, entries: Sequence[Entry]) -> list[str] | None:
+        """The card hash of each entry, in order; None if an issue's are unknown."""
         by_link = self._by_link  # thousands of pages list 50 links each: one lookup per link
         try:
-            tokens = [by_link[id(entry.link)] for entry in entries]
+            return [by_link[id(entry.link)] for entry in entries]
         except KeyError:  # an issue not hashed yet
-            if any(self.card_hashes(entry.issue) is None for entry in entries):
-                return False
-            tokens = [by_link[id(entry.link)] for entry in entries]
-        return self._keep(out, [repr(parts), *tokens])
+            issues = {id(e.issue): e.issue for e in entries}  # by id: hashing an issue is slow
+            if any(self.card_hashes(issue) is None for issue in issues.values()):
+                return None
+            return [by_link[id(entry.link)] for entry in entries]
 
     def keep_group_page(self, out: str, group: Group, start: int, stop: int, parts: object) -> bool:
         """`keep_cards` for the page of `group` listing its entries `start:stop`.
@@ -311,11 +316,8 @@ class PageReuse:
     def _rekey(self, group: Group, known: _Keyed | None) -> _Keyed | None:
         """Card hashes of `group`, and page keys, from `known` for the entries it shares."""
         if known is None or len(known.group.entries) != len(group.entries):
-            issues = {id(e.issue): e.issue for e in group.entries}  # by id: hashing is slow
-            if any(self.card_hashes(issue) is None for issue in issues.values()):
-                return None
-            by_link = self._by_link
-            return _Keyed(group, [by_link[id(e.link)] for e in group.entries], self.site_key, {})
+            fresh = self._tokens(group.entries)
+            return _Keyed(group, fresh, self.site_key, {}) if fresh is not None else None
         entries, tokens = group.entries, list(known.tokens)
         # Where the entries differ from the last build's, found in C (see `regroup`).
         changed = list(compress(count(), map(is_not, entries, known.group.entries)))
