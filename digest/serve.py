@@ -408,9 +408,17 @@ class DevServer:
         """Build into the output folder; on failure keep the last good site and say why."""
         # One build at a time: two would race for the same scratch folder.
         with self.lock:
-            return self._rebuild()
+            later = SaveLater()
+            try:
+                return self._rebuild(later)
+            finally:
+                # The page is reloading (or showing the errors) now: meanwhile the
+                # cache is written, failed builds' too (their Markdown, say), and what
+                # the build left is collected.
+                later.flush()
+                collect_garbage()
 
-    def _rebuild(self) -> bool:
+    def _rebuild(self, later: SaveLater) -> bool:
         start = time.perf_counter()
         base_path: str | None = None
         try:
@@ -418,7 +426,7 @@ class DevServer:
             config = load_config(site_yaml if site_yaml.is_file() else None)
             base_path = config.base_path
             base_url = local_base_url(base_path, self.host, self.port)
-            with SaveLater() as later:
+            with later:
                 result = build(self.content, self.out, drafts=self.drafts, base_url=base_url)
         except ContentErrors as exc:
             self.report(exc.diagnostics)
@@ -447,10 +455,6 @@ class DevServer:
                 flush=True,
             )
             self.state.publish(base_path=base_path)
-            # The page is reloading now: meanwhile the cache is written and what the
-            # build left is collected.
-            later.flush()
-            collect_garbage()
             return True
         if self.state.has_site:
             print("build failed; still serving the last good site", file=sys.stderr, flush=True)
