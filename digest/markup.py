@@ -88,46 +88,135 @@ def render_block(text: str, base: str = "") -> str:
     """Markdown -> HTML; relative URLs are resolved against `base` when given."""
     if not text:
         return ""
-    plain = plain_paragraphs(text)
-    if plain is not None:
-        return "".join(f"<p>{_escape(p)}</p>\n" for p in plain)
+    html = simple_html(text)
+    if html is not None:
+        return html
     env: dict[str, Any] = {"base": base}
     return str(markdown().render(text, env))
 
 
 def render_inline(text: str, base: str = "") -> str:
     """Inline Markdown (a title) -> HTML without a wrapping paragraph."""
-    if _SYNTAX.search(text) is None and "\n" not in text and text == text.strip():
-        return _escape(text)
+    if "\n" not in text and text == text.strip():
+        if _SYNTAX.search(text) is None:
+            return _escape(text)
+        html = _simple_line(text) if _NOT_SIMPLE.search(text) is None else None
+        if html is not None:
+            return html
     env: dict[str, Any] = {"base": base}
     return str(markdown().renderInline(text, env))
 
 
 # Characters that can start Markdown syntax inside a line, and control characters
-# (which markdown-it may rewrite). Text without them, in lines that start with a
-# letter, is plain paragraphs: most commentary and titles. tests/test_fast_paths.py
-# checks the shortcut against markdown-it.
+# (which markdown-it may rewrite). tests/test_fast_paths.py checks the shortcuts that
+# rest on it against markdown-it.
 _SYNTAX = re.compile(r"[\\`*_\[\]!<>&~\x00-\x09\x0b-\x1f\x7f]")
+# The same without `*`, which `simple_html` reads itself, and with `|` (tables).
+_NOT_SIMPLE = re.compile(r"[\\`_\[\]!<>&~|\x00-\x09\x0b-\x1f\x7f]")
+_ORDERED_ITEM = re.compile(r"\d{1,9}[.)](?: |$)")
 
 
-def plain_paragraphs(text: str) -> list[str] | None:
-    """The paragraphs of `text` if it is plain prose (no Markdown syntax at all), else None."""
-    if _SYNTAX.search(text) is not None:
+def simple_html(text: str) -> str | None:
+    """`text` as markdown-it renders it, if it is only prose, `- ` lists and `*emphasis*`.
+
+    Most commentary is paragraphs and tight bullet lists (one level of nesting); this
+    renders those in a single pass and returns None for anything else, which then goes
+    to markdown-it: loose lists, lazy continuation lines, links, code, quotes...
+    """
+    if _NOT_SIMPLE.search(text) is not None:
         return None
-    paragraphs: list[str] = []
-    lines: list[str] = []
+    out: list[str] = []
+    para: list[str] = []
+    # "none", "para", "item" (the last line was a list item), or "gap" (a blank line
+    # after a list: another item would make the list loose).
+    state = "none"
+    depth = -1  # the open list's depth: -1 none, 0 top level, 1 nested in a top item
+    indent = 0  # the indent of the open top-level item's `-`: 0 or 2
     for line in text.split("\n"):
         if not line:
-            if lines:
-                paragraphs.append("\n".join(lines))
-                lines = []
-        elif line[0].isalpha() and line == line.strip():
-            lines.append(line)
-        else:  # a list marker, heading, quote, indented code... or just a digit
+            if para:
+                out.append(_paragraph(para))
+                para = []
+            state = "gap" if state in ("item", "gap") else "none"
+            continue
+        marker = 0 if line.startswith("- ") else 2 if line.startswith("  - ") else -1
+        if marker >= 0:
+            item = _simple_line(line[marker + 2 :])
+            if item is None or state == "gap":
+                return None
+            if para:
+                out.append(_paragraph(para))
+                para = []
+            # Two spaces in from a top-level `- ` item is inside it: a nested list.
+            # Anything else is the next item of the top-level list (or starts one).
+            if depth >= 0 and marker == 2 and indent == 0:
+                out.append(f"<li>{item}</li>\n" if depth == 1 else f"\n<ul>\n<li>{item}</li>\n")
+                depth = 1
+            else:
+                out.append(_CLOSE_ITEM[depth] if depth >= 0 else "<ul>\n")
+                out.append(f"<li>{item}")
+                depth = 0
+                indent = marker
+            state = "item"
+            continue
+        content = _simple_line(line)
+        if content is None or state == "item":
+            return None  # not prose, or a lazy continuation of the list item above
+        if depth >= 0:
+            out.append(_CLOSE_ITEM[depth] + "</ul>\n")
+            depth = -1
+        para.append(content)
+        state = "para"
+    if para:
+        out.append(_paragraph(para))
+    if depth >= 0:
+        out.append(_CLOSE_ITEM[depth] + "</ul>\n")
+    return "".join(out)
+
+
+def _paragraph(lines: list[str]) -> str:
+    return "<p>" + "\n".join(lines) + "</p>\n"
+
+
+# What ends a top-level list item: after its text, or after its nested list.
+_CLOSE_ITEM = ("</li>\n", "</ul>\n</li>\n")
+
+
+def _simple_line(line: str) -> str | None:
+    """One line of prose as HTML, or None if it could start a block or has other syntax."""
+    if not line or line != line.strip():
+        return None  # indented code, a hard break, or Unicode spaces markdown-it strips
+    first = line[0]
+    if first.isascii() and not (
+        first.isalpha()
+        or first in "\"'(*"
+        or (first.isdigit() and _ORDERED_ITEM.match(line) is None)
+    ):
+        return None  # `#`, `>`, `-`, `+`, `=`, `:`... can start a block
+    if "*" not in line:
+        return _escape(line)
+    # `**strong**` and `*emphasis*` around text that starts and ends with a letter or
+    # digit: each such `*` run can open or close whatever is beside it, so pairs are
+    # simply taken in order. Emphasis may sit inside strong text, not across it.
+    pieces = line.split("**")
+    if len(pieces) % 2 == 0 or "***" in line:
+        return None
+    html = []
+    for number, piece in enumerate(pieces):
+        parts = piece.split("*")
+        if len(parts) % 2 == 0 or not all(_wordy(inner) for inner in parts[1::2]):
             return None
-    if lines:
-        paragraphs.append("\n".join(lines))
-    return paragraphs
+        parts[1::2] = [f"<em>{inner}</em>" for inner in parts[1::2]]
+        if number % 2:
+            if not _wordy(piece):
+                return None
+            parts = ["<strong>", *parts, "</strong>"]
+        html.extend(parts)
+    return _escape("".join(html))
+
+
+def _wordy(text: str) -> bool:
+    return bool(text) and text[0].isalnum() and text[-1].isalnum()
 
 
 def _escape(text: str) -> str:

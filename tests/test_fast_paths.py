@@ -220,9 +220,64 @@ def test_plain_prose_shortcut_renders_as_markdown_it(text: str) -> None:
     from digest import markup
 
     md = markup.markdown()
-    if text and markup.plain_paragraphs(text) is not None:
+    if text and markup.simple_html(text) is not None:
         assert markup.render_block(text) == md.render(text, {"base": ""})
     assert markup.render_inline(text) == md.renderInline(text, {"base": ""})
+
+
+# Lines of commentary as editors write them, and the near misses around them: list
+# markers at each indent, ordered lists, block starts, emphasis runs, Unicode spaces.
+_LINE_STARTS = ["", "", "", "- ", "- ", "  - ", "  - ", "   - ", "    - ", "-", "* ", "+ "]
+_LINE_STARTS += ["1. ", "2) ", "10.", "① ", "3d ", "2022년 ", "# ", "> ", "---", "===", " ", "("]
+_WORDS = ["a", "Ab", "가나", "x1", "é", "①", "→", "(", ")", '"', "'", ".", ":", "|", "-"]
+_WORDS += ["*", "*", "**", "**", "***", " ", " ", "  ", "\u3000", "\xa0", "_", "1.", "=", "#"]
+_NEAR_WORDS = ["a", "가나", "x1", " ", " ", "*", "**", "(", '"']
+_any_line = st.builds(
+    lambda start, words: start + "".join(words),
+    st.sampled_from(_LINE_STARTS),
+    st.lists(st.sampled_from(_WORDS), max_size=8),
+)
+_near_line = st.builds(  # mostly what the shortcut takes
+    lambda start, words, end: start + "".join(words) + end,
+    st.sampled_from(["", "", "- ", "  - ", "(", "*"]),
+    st.lists(st.sampled_from(_NEAR_WORDS), max_size=8),
+    st.sampled_from(["a", "가", "*", "**", ")"]),
+)
+_COMMENTARY = st.one_of(
+    st.lists(st.one_of(_any_line, _near_line), min_size=1, max_size=7),
+    st.lists(_near_line, min_size=1, max_size=7),
+    st.lists(st.sampled_from(["", "- a", "  - a", "a *b*", "**가**"]), min_size=1, max_size=7),
+).map("\n".join)
+
+
+@settings(max_examples=EXAMPLES * 10, deadline=None)
+@given(_COMMENTARY)
+def test_simple_commentary_shortcut_renders_as_markdown_it(text: str) -> None:
+    from digest import markup
+
+    md = markup.markdown()
+    html = markup.simple_html(text)
+    event("shortcut" if html is not None else "markdown-it")
+    if html is not None:
+        assert html == md.render(text, {"base": ""})
+    for line in text.split("\n"):  # as a title
+        assert markup.render_inline(line) == md.renderInline(line, {"base": ""})
+
+
+TYPICAL = [
+    "모델 압축과 양자화로 메모리 사용량을 1/4로 줄임.\n\n① 미적 점수 ② 임베딩 → HNSW",
+    "정리:\n- 오프라인 지표와 *A/B* 테스트\n  - **Muse** 참고\n  - 둘째\n- 셋째\n\n끝.",
+    '요약:\n  - 첫째 (= PPO)\n- 둘째 → *Parti*는 "좋다"\n\n2022년 12월.',
+]
+
+
+def test_typical_commentary_takes_the_shortcut() -> None:
+    from digest import markup
+
+    for text in TYPICAL:
+        html = markup.simple_html(text)
+        assert html is not None, text
+        assert html == markup.markdown().render(text, {"base": ""})
 
 
 @settings(max_examples=2000, deadline=None)
