@@ -86,9 +86,7 @@ def markdown() -> MarkdownIt:
 
 def render_block(text: str, base: str = "") -> str:
     """Markdown -> HTML; relative URLs are resolved against `base` when given."""
-    if not text:
-        return ""
-    html = simple_html(text)
+    html = shortcut(text)
     if html is not None:
         return html
     env: dict[str, Any] = {"base": base}
@@ -97,14 +95,27 @@ def render_block(text: str, base: str = "") -> str:
 
 def render_inline(text: str, base: str = "") -> str:
     """Inline Markdown (a title) -> HTML without a wrapping paragraph."""
-    if "\n" not in text and text == text.strip():
-        if _SYNTAX.search(text) is None:
-            return _escape(text)
-        html = _simple_line(text) if _NOT_SIMPLE.search(text) is None else None
-        if html is not None:
-            return html
+    html = shortcut(text, inline=True)
+    if html is not None:
+        return html
     env: dict[str, Any] = {"base": base}
     return str(markdown().renderInline(text, env))
+
+
+def shortcut(text: str, inline: bool = False) -> str | None:
+    """What `render_block`/`render_inline` give, when it takes no markdown-it; else None.
+
+    Costs a few microseconds, so its results are not worth caching.
+    """
+    if not text:
+        return ""
+    if not inline:
+        return simple_html(text)
+    if "\n" in text or text != text.strip():
+        return None
+    if _SYNTAX.search(text) is None:
+        return _escape(text)
+    return _simple_line(text) if _NOT_SIMPLE.search(text) is None else None
 
 
 # Characters that can start Markdown syntax inside a line, and control characters

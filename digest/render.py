@@ -627,7 +627,9 @@ class Renderer:
         key = (inline, text)
         html = self._html.get(key)
         if html is None:
-            html = self.store.get(key) if self.store is not None else None
+            html = markup.shortcut(text, inline)
+            if html is None and self.store is not None:
+                html = self.store.get(key)
             if html is None:
                 render = markup.render_inline if inline else markup.render_block
                 html = render(text, self.base_path)
@@ -660,16 +662,19 @@ class Renderer:
         return list(texts)
 
     def prerender(self, cache: Store | None = None) -> None:
-        """Render all Markdown up front: from the cache, the rest on every core.
+        """Render all Markdown up front: by shortcut, from the cache, the rest on every core.
 
-        Markdown is most of a large build's work and each text is independent, so
-        it is the part worth spreading over processes and keeping between builds.
+        What markdown-it renders is most of a large build's work and each text is
+        independent, so it is the part worth spreading over processes and keeping
+        between builds.
         """
         todo = []
         for key in self.markdown_texts():
             if key in self._html:
                 continue
-            html = cache.get(key) if cache is not None else None
+            html = markup.shortcut(key[1], key[0])
+            if html is None and cache is not None:
+                html = cache.get(key)
             if html is None:
                 todo.append(key)
             else:
