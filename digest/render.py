@@ -580,16 +580,20 @@ class Renderer:
             foreign_lang=self.foreign_lang,
         )
         self._html: dict[tuple[bool, str], str] = {}
+        """Rendered Markdown by (inline?, text): filled by `prerender`, else on demand."""
         self.store: Store | None = None
         """Where `html` finds and keeps rendered Markdown (see `use_store`)."""
-        """Rendered Markdown by (inline?, text): filled by `prerender`, else on demand."""
         self.base_path = config.base_path
         self._urls: dict[str, str] = {}
         self._abs_urls: dict[str, str] = {}
         self._texts: dict[str, str] = {}
         self._group_links: dict[tuple[str, str, str, str], str] = {}
         self._group_cards: dict[int, bytes] = {}
+        self._months: dict[str, str] = {}
         self.language = config.language
+        # Labels every card shows, escaped once.
+        self._permalink_label = str(escape(self.labels["permalink"]))
+        self._from_issue_label = str(escape(self.labels["from_issue"]))
 
     # -- helpers available to templates ------------------------------------------------
 
@@ -741,7 +745,7 @@ class Renderer:
         permalink = f"#{link.id}" if on_issue_page else f"{issue_url}#{link.id}"
         lang = self.foreign_lang(link.title)
         lang_attr = f' lang="{lang}"' if lang else ""
-        label = escape(self.labels["permalink"])
+        label = self._permalink_label
         title = escape(link.title)
         anchor = f' id="{link.id}"' if on_issue_page else ""
         out = [
@@ -756,12 +760,9 @@ class Renderer:
             if link.source:
                 meta.append(f"<span>{self.group_link('sources', link.source, css='source')}</span>")
             if link.published:
-                meta.append(
-                    f'<span><time datetime="{escape(link.published)}">'
-                    f"{escape(i18n.format_month(link.published, self.language))}</time></span>"
-                )
+                meta.append(self._month(link.published))
             if entry:
-                where = f'{escape(self.labels["from_issue"])} <a href="{issue_url}#{link.id}">'
+                where = f'{self._from_issue_label} <a href="{issue_url}#{link.id}">'
                 where += f"{self.text(issue.title)}</a>"
                 # The same on every group page, so one rendering serves them all.
                 where += f" › {self.text(entry.section.name)}"
@@ -777,6 +778,14 @@ class Renderer:
             out.append(f'  <div class="commentary">{body}</div>\n')
         out.append("</article>")
         return Markup("".join(out))
+
+    def _month(self, published: str) -> str:
+        html = self._months.get(published)
+        if html is None:
+            month = escape(i18n.format_month(published, self.language))
+            html = f'<span><time datetime="{escape(published)}">{month}</time></span>'
+            self._months[published] = html
+        return html
 
     def foreign_lang(self, text: str) -> str:
         """The `lang` text needs when it is not in the page's language, else ''."""
