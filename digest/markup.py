@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
@@ -86,7 +87,7 @@ def markdown() -> MarkdownIt:
 
 def render_block(text: str, base: str = "") -> str:
     """Markdown -> HTML; relative URLs are resolved against `base` when given."""
-    html = shortcut(text)
+    html = shortcut(text, base=base)
     if html is not None:
         return html
     env: dict[str, Any] = {"base": base}
@@ -95,14 +96,14 @@ def render_block(text: str, base: str = "") -> str:
 
 def render_inline(text: str, base: str = "") -> str:
     """Inline Markdown (a title) -> HTML without a wrapping paragraph."""
-    html = shortcut(text, inline=True)
+    html = shortcut(text, inline=True, base=base)
     if html is not None:
         return html
     env: dict[str, Any] = {"base": base}
     return str(markdown().renderInline(text, env))
 
 
-def shortcut(text: str, inline: bool = False) -> str | None:
+def shortcut(text: str, inline: bool = False, base: str = "") -> str | None:
     """What `render_block`/`render_inline` give, when it takes no markdown-it; else None.
 
     Costs a few microseconds, so its results are not worth caching.
@@ -110,29 +111,30 @@ def shortcut(text: str, inline: bool = False) -> str | None:
     if not text:
         return ""
     if not inline:
-        return simple_html(text)
+        return simple_html(text, base)
     if "\n" in text or text != text.strip():
         return None
     if _SYNTAX.search(text) is None:
         return _escape(text)
-    return _simple_line(text) if _NOT_SIMPLE.search(text) is None else None
+    return _simple_line(text, base) if _NOT_SIMPLE.search(text) is None else None
 
 
 # Characters that can start Markdown syntax inside a line, and control characters
 # (which markdown-it may rewrite). tests/test_fast_paths.py checks the shortcuts that
 # rest on it against markdown-it.
 _SYNTAX = re.compile(r"[\\`*_\[\]!<>&~\x00-\x09\x0b-\x1f\x7f]")
-# The same without `*`, which `simple_html` reads itself, and with `|` (tables).
-_NOT_SIMPLE = re.compile(r"[\\`_\[\]!<>&~|\x00-\x09\x0b-\x1f\x7f]")
+# The same without `*`, `[` and `]`, which `simple_html` reads itself, and with `|`
+# (tables).
+_NOT_SIMPLE = re.compile(r"[\\`_!<>&~|\x00-\x09\x0b-\x1f\x7f]")
 _ORDERED_ITEM = re.compile(r"\d{1,9}[.)](?: |$)")
 
 
-def simple_html(text: str) -> str | None:
-    """`text` as markdown-it renders it, if it is only prose, `- ` lists and `*emphasis*`.
+def simple_html(text: str, base: str = "") -> str | None:
+    """`text` as markdown-it renders it, if only prose, `- ` lists, `*emphasis*` and links.
 
     Most commentary is paragraphs and tight bullet lists (one level of nesting); this
     renders those in a single pass and returns None for anything else, which then goes
-    to markdown-it: loose lists, lazy continuation lines, links, code, quotes...
+    to markdown-it: loose lists, lazy continuation lines, images, code, quotes...
     """
     if _NOT_SIMPLE.search(text) is not None:
         return None
@@ -152,7 +154,7 @@ def simple_html(text: str) -> str | None:
             continue
         marker = 0 if line.startswith("- ") else 2 if line.startswith("  - ") else -1
         if marker >= 0:
-            item = _simple_line(line[marker + 2 :])
+            item = _simple_line(line[marker + 2 :], base)
             if item is None or state == "gap":
                 return None
             if para:
@@ -170,7 +172,7 @@ def simple_html(text: str) -> str | None:
                 indent = marker
             state = "item"
             continue
-        content = _simple_line(line)
+        content = _simple_line(line, base)
         if content is None or state == "item":
             return None  # not prose, or a lazy continuation of the list item above
         if depth >= 0:
@@ -193,17 +195,19 @@ def _paragraph(lines: list[str]) -> str:
 _CLOSE_ITEM = ("</li>\n", "</ul>\n</li>\n")
 
 
-def _simple_line(line: str) -> str | None:
+def _simple_line(line: str, base: str) -> str | None:
     """One line of prose as HTML, or None if it could start a block or has other syntax."""
     if not line or line != line.strip():
         return None  # indented code, a hard break, or Unicode spaces markdown-it strips
     first = line[0]
     if first.isascii() and not (
         first.isalpha()
-        or first in "\"'(*"
+        or first in "\"'(*["
         or (first.isdigit() and _ORDERED_ITEM.match(line) is None)
     ):
         return None  # `#`, `>`, `-`, `+`, `=`, `:`... can start a block
+    if "[" in line or "]" in line:
+        return _linked_line(line, base)
     if "*" not in line:
         return _escape(line)
     # `**strong**` and `*emphasis*` around text that starts and ends with a letter or
@@ -224,6 +228,43 @@ def _simple_line(line: str) -> str | None:
             parts = ["<strong>", *parts, "</strong>"]
         html.extend(parts)
     return _escape("".join(html))
+
+
+# `[text](url)`: plain text, and a destination without spaces, parentheses or brackets.
+_LINK = re.compile(r"\[([^\[\]]+)\]\(([^\s()\[\]]+)\)")
+
+
+def _linked_line(line: str, base: str) -> str | None:
+    """A line of prose with `[text](url)` links (and no emphasis) as HTML, or None."""
+    if "*" in line:
+        return None
+    html = []
+    label = ""
+    for number, piece in enumerate(_LINK.split(line)):
+        if number % 3 == 0:  # text between links
+            if "[" in piece or "]" in piece:
+                return None
+            html.append(_escape(piece))
+        elif number % 3 == 1:
+            if piece != piece.strip():
+                return None
+            label = _escape(piece)
+        else:
+            href = _site_href(piece, base)
+            if href is None:
+                return None
+            html.append(f'<a href="{href}">{label}</a>')
+    return "".join(html)
+
+
+def _site_href(url: str, base: str) -> str | None:
+    """A link's `href` as markdown-it and `_render_link_open` write it; None if unsafe."""
+    href = str(markdown().normalizeLink(url))
+    if not is_safe_url(href):
+        return None  # markdown-it keeps the text but drops the URL: let it
+    if base and url_scheme(href) is None and not href.startswith(("#", "//")):
+        href = resolve_site_url(href, base)
+    return escapeHtml(href)
 
 
 def _wordy(text: str) -> bool:

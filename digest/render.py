@@ -631,7 +631,7 @@ class Renderer:
         key = (inline, text)
         html = self._html.get(key)
         if html is None:
-            html = markup.shortcut(text, inline)
+            html = markup.shortcut(text, inline, self.base_path)
             if html is None and self.store is not None:
                 html = self.store.get(key)
             if html is None:
@@ -676,7 +676,7 @@ class Renderer:
         for key in self.markdown_texts():
             if key in self._html:
                 continue
-            html = markup.shortcut(key[1], key[0])
+            html = markup.shortcut(key[1], key[0], self.base_path)
             if html is None and cache is not None:
                 html = cache.get(key)
             if html is None:

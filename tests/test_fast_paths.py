@@ -231,7 +231,14 @@ _LINE_STARTS = ["", "", "", "- ", "- ", "  - ", "  - ", "   - ", "    - ", "-", 
 _LINE_STARTS += ["1. ", "2) ", "10.", "① ", "3d ", "2022년 ", "# ", "> ", "---", "===", " ", "("]
 _WORDS = ["a", "Ab", "가나", "x1", "é", "①", "→", "(", ")", '"', "'", ".", ":", "|", "-"]
 _WORDS += ["*", "*", "**", "**", "***", " ", " ", "  ", "\u3000", "\xa0", "_", "1.", "=", "#"]
-_NEAR_WORDS = ["a", "가나", "x1", " ", " ", "*", "**", "(", '"']
+_WORDS += ["[", "]", "](", "[a]", "[a]: /u", "[a](u", "[ a ](u)", '[a](u "t")', "[a](u(x))"]
+_WORDS += ["[a](javascript:x)", "[a](java\u3000script:x)", "[a](/u)", "[*a*](u)", "[a](*u*)"]
+# Links: absolute, relative (resolved against the base), in-page, protocol-relative,
+# non-ASCII (percent-encoded), and unsafe schemes (which markdown-it unlinks).
+_LINKS = ["[a](https://x.org/a?b=c#d)", "[가 나](https://한국.kr/경로 )", "[a](./img/x.png)"]
+_LINKS += ["[a](#x)", "[a](//h.org/p)", "[a](mailto:a@b.org)", "[x1](data:x)", "[a](HTTP://X)"]
+_WORDS += _LINKS
+_NEAR_WORDS = ["a", "가나", "x1", " ", " ", "*", "**", "(", '"', *_LINKS]
 _any_line = st.builds(
     lambda start, words: start + "".join(words),
     st.sampled_from(_LINE_STARTS),
@@ -256,18 +263,20 @@ def test_simple_commentary_shortcut_renders_as_markdown_it(text: str) -> None:
     from digest import markup
 
     md = markup.markdown()
-    html = markup.simple_html(text)
-    event("shortcut" if html is not None else "markdown-it")
-    if html is not None:
-        assert html == md.render(text, {"base": ""})
-    for line in text.split("\n"):  # as a title
-        assert markup.render_inline(line) == md.renderInline(line, {"base": ""})
+    for base in ("", "/sub/"):
+        html = markup.simple_html(text, base)
+        event("shortcut" if html is not None else "markdown-it")
+        if html is not None:
+            assert html == md.render(text, {"base": base})
+        for line in text.split("\n"):  # as a title
+            assert markup.render_inline(line, base) == md.renderInline(line, {"base": base})
 
 
 TYPICAL = [
     "모델 압축과 양자화로 메모리 사용량을 1/4로 줄임.\n\n① 미적 점수 ② 임베딩 → HNSW",
     "정리:\n- 오프라인 지표와 *A/B* 테스트\n  - **Muse** 참고\n  - 둘째\n- 셋째\n\n끝.",
     '요약:\n  - 첫째 (= PPO)\n- 둘째 → *Parti*는 "좋다"\n\n2022년 12월.',
+    "[Swin v2](https://www.microsoft.com/swin), 도구 [µTransfer](https://ms.com/%c2%b5t) 등",
 ]
 
 
