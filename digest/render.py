@@ -571,6 +571,7 @@ class Renderer:
             slugify=slugify,
             og_locale=i18n.og_locale(config.language),
             card=self.card,
+            lang_text=lambda value: Markup(self.text(value)),
         )
         self.env.filters.update(
             md=self.md,
