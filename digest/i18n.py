@@ -134,9 +134,26 @@ LABELS: dict[str, dict[str, str]] = {
 _EN_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
-def labels(language: str) -> dict[str, str]:
+class Labels(dict[str, str]):
+    """A label table whose labels are attributes too, as templates read them (`L.prev`).
+
+    Jinja tries `getattr` before `[]`; on a plain dict that failed attribute lookup
+    raised and caught an exception for every label on every page.
+    """
+
+    def __getattr__(self, name: str) -> str:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+_LABELS = {language: Labels(table) for language, table in LABELS.items()}
+
+
+def labels(language: str) -> Labels:
     """The label table for a language, English for languages that have none."""
-    return LABELS.get(language.split("-")[0].lower(), LABELS["en"])
+    return _LABELS.get(language.split("-")[0].lower(), _LABELS["en"])
 
 
 def format_date(date: dt.date, language: str) -> str:

@@ -31,6 +31,12 @@ from digest.slug import slugify
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _LATIN = re.compile(r"[A-Za-z]")
 _ANCHOR_TAG = re.compile(r"</?a\b[^>]*>")
+_HTML_SPECIAL = re.compile(r"[&<>'\"]")
+
+
+def _escaped(text: str) -> str:
+    """`escape(text)` as a plain string, skipping the work when there is nothing to escape."""
+    return text if _HTML_SPECIAL.search(text) is None else str(escape(text))
 
 
 class Entry(NamedTuple):
@@ -625,7 +631,8 @@ class Renderer:
 
     def md_inline(self, text: str) -> Markup:
         """Inline Markdown (titles) -> safe HTML, without links: a title is a link itself."""
-        return Markup(_ANCHOR_TAG.sub("", self.html(text, inline=True)))
+        html = self.html(text, inline=True)
+        return Markup(_ANCHOR_TAG.sub("", html) if "<a" in html else html)
 
     def html(self, text: str, inline: bool = False) -> str:
         """Rendered Markdown (site-rooted URLs): prerendered, from the store, or made now."""
@@ -747,13 +754,13 @@ class Renderer:
         lang = self.foreign_lang(link.title)
         lang_attr = f' lang="{lang}"' if lang else ""
         label = self._permalink_label
-        title = escape(link.title)
+        title = _escaped(link.title)
         anchor = f' id="{link.id}"' if on_issue_page else ""
         out = [
             f'<article class="link"{anchor}>\n',
-            f'  <{heading} class="link-title"><a class="link-url" href="{escape(link.url)}"'
+            f'  <{heading} class="link-title"><a class="link-url" href="{_escaped(link.url)}"'
             f"{lang_attr}>{self.md_inline(link.title_md)}</a>"
-            f'<a class="permalink" href="{escape(permalink)}" aria-label="{label}: {title}" '
+            f'<a class="permalink" href="{_escaped(permalink)}" aria-label="{label}: {title}" '
             f'title="{label}">#</a></{heading}>\n',
         ]
         if link.source or link.published or entry:
