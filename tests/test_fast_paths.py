@@ -10,6 +10,7 @@ import pickle
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
+from digest import markup
 from digest.errors import ContentError, SourceText
 from digest.markup import plain_text
 from digest.model import Issue, Link, ParsedIssue, Section, Subtopic
@@ -270,6 +271,12 @@ def test_simple_commentary_shortcut_renders_as_markdown_it(text: str) -> None:
             assert html == md.render(text, {"base": base})
         for line in text.split("\n"):  # as a title
             assert markup.render_inline(line, base) == md.renderInline(line, {"base": base})
+
+
+@settings(max_examples=EXAMPLES * 2, deadline=None)
+@given(st.from_regex(markup._PLAIN_URL, fullmatch=True))
+def test_plain_urls_need_no_normalising(url: str) -> None:
+    assert markup.markdown().normalizeLink(url) == url
 
 
 TYPICAL = [
