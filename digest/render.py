@@ -34,6 +34,23 @@ _ANCHOR_TAG = re.compile(r"</?a\b[^>]*>")
 _HTML_SPECIAL = re.compile(r"[&<>'\"]")
 
 
+class _SiteUrls(dict[str, str]):
+    """Root-relative URLs by site path, made on first use.
+
+    Templates read it as `urls['feed.xml']`: a Jinja function call (`url('feed.xml')`,
+    which custom templates may still use) costs a few microseconds more, and pages make
+    dozens of them.
+    """
+
+    def __init__(self, base_path: str) -> None:
+        super().__init__()
+        self.base_path = base_path
+
+    def __missing__(self, path: str) -> str:
+        url = self[path] = self.base_path + quote_path(path)
+        return url
+
+
 def _escaped(text: str) -> str:
     """`escape(text)` as a plain string, skipping the work when there is nothing to escape."""
     return text if _HTML_SPECIAL.search(text) is None else str(escape(text))
@@ -569,6 +586,7 @@ class Renderer:
             keep_trailing_newline=True,
             bytecode_cache=_TemplateCache(compiled),
         )
+        self._urls = _SiteUrls(config.base_path)
         self.env.globals.update(
             site=config,
             L=self.labels,
@@ -578,6 +596,7 @@ class Renderer:
             og_locale=i18n.og_locale(config.language),
             card=self.card,
             lang_text=lambda value: Markup(self.text(value)),
+            urls=self._urls,
         )
         self.env.filters.update(
             md=self.md,
@@ -591,7 +610,6 @@ class Renderer:
         self.store: Store | None = None
         """Where `html` finds and keeps rendered Markdown (see `use_store`)."""
         self.base_path = config.base_path
-        self._urls: dict[str, str] = {}
         self._abs_urls: dict[str, str] = {}
         self._texts: dict[str, str] = {}
         self._group_links: dict[tuple[str, str, str, str], str] = {}
@@ -606,10 +624,7 @@ class Renderer:
 
     def url(self, path: str = "") -> str:
         """Root-relative URL of a site path, under the base path, percent-encoded."""
-        url = self._urls.get(path)
-        if url is None:
-            url = self._urls[path] = self.base_path + quote_path(path)
-        return url
+        return self._urls[path]
 
     def abs_url(self, path: str = "") -> str:
         """Absolute URL of a site path, for canonical links, feeds and sitemaps."""
