@@ -145,7 +145,8 @@ def _missing_content(content: Path) -> bool:
 
 def cmd_build(args: argparse.Namespace) -> int:
     """Build the site."""
-    from digest.site import OutputError, build
+    from digest.errors import OutputError
+    from digest.site import build
 
     if _missing_content(args.content):
         return EXIT_USAGE

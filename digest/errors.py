@@ -47,6 +47,10 @@ class Diagnostic:
         }
 
 
+class OutputError(Exception):
+    """The site cannot be written (a usage or system problem, not a content one)."""
+
+
 class ContentError(Exception):
     """A single content problem; raised by readers when they cannot go on."""
 

@@ -24,7 +24,7 @@ from digest import i18n, markup
 from digest.assets import asset_dir
 from digest.cache import Store, fingerprint
 from digest.config import SiteConfig
-from digest.errors import Diagnostic
+from digest.errors import Diagnostic, OutputError
 from digest.model import Digest, Issue, Link, Section, Subtopic
 from digest.slug import slugify
 
@@ -480,34 +480,77 @@ def _render_range(bounds: tuple[int, int]) -> list[bytes] | Diagnostic:
 def _render_forked(jobs: list[PageJob], workers: int) -> Iterator[bytes]:
     """Render `jobs` in forked processes, yielding pages in order as they arrive."""
     import multiprocessing
-    from collections import deque
-    from concurrent.futures import Future, ProcessPoolExecutor
-    from itertools import islice
+    import pickle
+
+    from digest import streams
 
     _FORKED_JOBS[:] = jobs
-    # Small chunks, so the pages of long groups and the cards they share spread
-    # evenly, and the first pages reach the writer early.
+    # Small chunks, dealt out in turn, so the pages of long groups and the cards they
+    # share spread evenly, and the first pages reach the writer early.
     size = 16
     ranges = [(i, min(i + size, len(jobs))) for i in range(0, len(jobs), size)]
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-    pending: deque[Future[list[bytes] | Diagnostic]] = deque()
-    todo = iter(ranges)
+    context = multiprocessing.get_context("fork")
+    processes = []
+    reads: list[int] = []
     try:
-        while True:
-            # A few chunks in flight per worker: enough to keep them busy, while pages
-            # made faster than they are written do not pile up in memory.
-            for bounds in islice(todo, workers * 3 - len(pending)):
-                pending.append(pool.submit(_render_range, bounds))
-            if not pending:
-                break
-            part = pending.popleft().result()
-            if isinstance(part, Diagnostic):
-                raise TemplateFailed(part)
-            yield from part
+        for number in range(workers):
+            read, write = streams.pipe()
+            reads.append(read)
+            try:
+                process = context.Process(
+                    target=_page_worker,
+                    args=(ranges[number::workers], write, list(reads)),
+                    daemon=True,
+                )
+                process.start()
+                processes.append(process)
+            finally:
+                os.close(write)
+        for number, (start, stop) in enumerate(ranges):
+            read = reads[number % workers]
+            for _ in range(start, stop):
+                try:
+                    kind, data = streams.receive(read)
+                except EOFError:
+                    raise OutputError("a page worker process died") from None
+                if kind == b"D":
+                    raise TemplateFailed(pickle.loads(data))
+                if kind == b"X":
+                    raise pickle.loads(data)
+                yield bytes(data)
     finally:
         # On an error (or a consumer that stops early) the rest is not rendered.
-        pool.shutdown(wait=True, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+        for read in reads:
+            os.close(read)
         _FORKED_JOBS.clear()
+
+
+def _page_worker(ranges: list[tuple[int, int]], fd: int, reads: list[int]) -> None:
+    """A forked worker: render these ranges of `_FORKED_JOBS`, sending pages down `fd`.
+
+    A template error ends it with a located diagnostic; anything else with the
+    exception, raised again in the parent.
+    """
+    import pickle
+
+    from digest import streams
+
+    for read in reads:  # the parent's ends: only it reads them
+        os.close(read)
+    try:
+        for bounds in ranges:
+            part = _render_range(bounds)
+            if isinstance(part, Diagnostic):
+                streams.send(fd, b"D", pickle.dumps(part))
+                return
+            for page in part:
+                streams.send(fd, b"P", page)
+    except BaseException as exc:
+        streams.send(fd, b"X", pickle.dumps(exc))
 
 
 class _Keyed(NamedTuple):

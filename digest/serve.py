@@ -32,9 +32,9 @@ from urllib.parse import SplitResult, unquote, urlsplit
 from digest.assets import asset_dir
 from digest.cache import SaveLater
 from digest.config import load_config
-from digest.errors import ContentErrors, Diagnostic, plural
+from digest.errors import ContentErrors, Diagnostic, OutputError, plural
 from digest.load import display_path
-from digest.site import SITE_MARKER, OutputError, build, collect_garbage
+from digest.site import SITE_MARKER, build, collect_garbage
 
 EXIT_OK, EXIT_USAGE = 0, 2
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from digest.assets import asset_dir, static_files
 from digest.cache import Store, cache_dir_for, fingerprint, save_now, tree_stats
-from digest.errors import ContentErrors, Diagnostic
+from digest.errors import ContentErrors, Diagnostic, OutputError
 from digest.model import Digest
 
 if TYPE_CHECKING:
@@ -33,10 +33,6 @@ _Data = TypeVar("_Data", bytes, bytes | None)
 
 SITE_MARKER = ".digest-site"
 """File left in every output folder, so we only ever replace folders we wrote."""
-
-
-class OutputError(Exception):
-    """The output folder cannot be written (a usage problem, not a content one)."""
 
 
 @dataclass(frozen=True, slots=True)

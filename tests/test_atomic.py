@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 
 from digest import site
-from digest.errors import ContentErrors
-from digest.site import SITE_MARKER, OutputError, build, write_outputs
+from digest.errors import ContentErrors, OutputError
+from digest.site import SITE_MARKER, build, write_outputs
 
 from .conftest import ROOT
 

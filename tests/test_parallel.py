@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
 import pytest
 
-from digest import render
+from digest import render, streams
+from digest.errors import OutputError
 from digest.render import template_error
 from digest.site import build
 
@@ -72,3 +75,62 @@ def test_a_failure_in_the_feeds_process_fails_the_build(
     with pytest.raises(ValueError, match="feeds broke"):
         build(content, out, use_cache=False)
     assert files(out) == before
+
+
+def _in_a_worker_only(parent: int, action: Callable[[], object]) -> Callable[..., bytes]:
+    real = render.Renderer.page
+
+    def page(self: render.Renderer, *args: object, **kwargs: object) -> bytes:
+        if os.getpid() != parent:
+            action()
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    return page
+
+
+@pytest.mark.parametrize(
+    ("action", "error", "message"),
+    [
+        (lambda: os._exit(3), OutputError, "a page worker process died"),
+        (lambda: int("x"), ValueError, "invalid literal"),
+    ],
+    ids=["dies", "raises"],
+)
+def test_a_failing_page_worker_fails_the_build_and_keeps_the_site(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    action: Callable[[], object],
+    error: type[Exception],
+    message: str,
+) -> None:
+    content = copy_content(tmp_path / "content")
+    out = tmp_path / "out"
+    build(content, out, use_cache=False)
+    before = files(out)
+    monkeypatch.setattr(render.Renderer, "page", _in_a_worker_only(os.getpid(), action))
+    monkeypatch.setattr(render, "PARALLEL_PAGES", 1)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    with pytest.raises(error, match=message):
+        build(content, out, use_cache=False)
+    assert files(out) == before
+
+
+@pytest.mark.parametrize("size", [0, 1, 3 * streams.PIPE_BYTES + 5])
+def test_frames_arrive_whole_and_in_order(size: int) -> None:
+    read, write = streams.pipe()
+    payload = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    pid = os.fork()
+    if pid == 0:  # the writer: more than the pipe holds, so the reader must drain it
+        os.close(read)
+        streams.send(write, b"P", payload)
+        streams.send(write, b"D", b"end")
+        os._exit(0)
+    os.close(write)
+    try:
+        assert streams.receive(read) == (b"P", payload)
+        assert streams.receive(read) == (b"D", b"end")
+        with pytest.raises(EOFError):
+            streams.receive(read)
+    finally:
+        os.close(read)
+        os.waitpid(pid, 0)
