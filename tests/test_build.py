@@ -190,3 +190,20 @@ def test_progress_bar_shows_on_a_terminal_only_after_a_while() -> None:
     finally:
         cli.PROGRESS_AFTER = old
     assert "[##########..........] 2/4 rendering" in slow.getvalue()
+
+
+def test_custom_templates_keep_the_text_macro_and_url(tmp_path: Path) -> None:
+    """The shipped templates use `lang_text` and `urls[...]`; the older names still work."""
+    from digest.site import build
+
+    content = copy_content(tmp_path / "content")
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "404.html").write_text(
+        '{% from "_macros.html" import text %}'
+        "{{ text('Hello') }}|{{ lang_text('Hello') }}|{{ url('tags/') }}|{{ urls['tags/'] }}"
+    )
+    build(content, tmp_path / "o", use_cache=False)
+    old_text, new_text, old_url, new_url = (tmp_path / "o" / "404.html").read_text().split("|")
+    assert old_text == new_text == '<span lang="en">Hello</span>'
+    assert old_url == new_url and old_url.endswith("/tags/")
