@@ -20,6 +20,7 @@ from digest.assets import asset_dir, static_files
 from digest.cache import Store, cache_dir_for, fingerprint, save_now, tree_stats
 from digest.errors import ContentErrors, Diagnostic, OutputError
 from digest.model import Digest
+from digest.streams import write_all
 
 if TYPE_CHECKING:
     from digest.config import SiteConfig
@@ -696,9 +697,7 @@ def _write_new(target: str, data: bytes) -> None:
     # object makes, for each of thousands of files.
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        write_all(fd, data)
     finally:
         os.close(fd)
 

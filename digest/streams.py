@@ -31,8 +31,8 @@ def pipe() -> tuple[int, int]:
 
 def send(fd: int, kind: bytes, data: bytes) -> None:
     """Write one frame to `fd`."""
-    _write_all(fd, _HEADER.pack(kind, len(data)))
-    _write_all(fd, data)
+    write_all(fd, _HEADER.pack(kind, len(data)))
+    write_all(fd, data)
 
 
 def receive(fd: int) -> tuple[bytes, bytearray]:
@@ -41,7 +41,8 @@ def receive(fd: int) -> tuple[bytes, bytearray]:
     return kind, _read_exactly(fd, size)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of `data` to `fd` (a write may take only part of it)."""
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
