@@ -35,19 +35,19 @@ _HTML_SPECIAL = re.compile(r"[&<>'\"]")
 
 
 class _SiteUrls(dict[str, str]):
-    """Root-relative URLs by site path, made on first use.
+    """URLs by site path, under a base (path or absolute URL), made on first use.
 
-    Templates read it as `urls['feed.xml']`: a Jinja function call (`url('feed.xml')`,
-    which custom templates may still use) costs a few microseconds more, and pages make
-    dozens of them.
+    Templates read the root-relative ones as `urls['feed.xml']`: a Jinja function call
+    (`url('feed.xml')`, which custom templates may still use) costs a few microseconds
+    more, and pages make dozens of them.
     """
 
-    def __init__(self, base_path: str) -> None:
+    def __init__(self, base: str) -> None:
         super().__init__()
-        self.base_path = base_path
+        self.base = base
 
     def __missing__(self, path: str) -> str:
-        url = self[path] = self.base_path + quote_path(path)
+        url = self[path] = self.base + quote_path(path)
         return url
 
 
@@ -653,7 +653,7 @@ class Renderer:
         self.store: Store | None = None
         """Where `html` finds and keeps rendered Markdown (see `use_store`)."""
         self.base_path = config.base_path
-        self._abs_urls: dict[str, str] = {}
+        self._abs_urls = _SiteUrls(config.base_url)
         self._texts: dict[str, str] = {}
         self._group_links: dict[tuple[str, str, str, str], str] = {}
         self._group_cards: dict[int, bytes] = {}
@@ -671,10 +671,7 @@ class Renderer:
 
     def abs_url(self, path: str = "") -> str:
         """Absolute URL of a site path, for canonical links, feeds and sitemaps."""
-        url = self._abs_urls.get(path)
-        if url is None:
-            url = self._abs_urls[path] = self.config.base_url + quote_path(path)
-        return url
+        return self._abs_urls[path]
 
     def md(self, text: str, page: str = "") -> Markup:
         """Markdown -> safe HTML, relative URLs under the base path.
