@@ -10,7 +10,10 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
+from digest import search as search_module
 from digest.search import (
     PARTICLES,
     SearchDoc,
@@ -92,6 +95,38 @@ def test_tokenize_nfd_korean_reads_like_nfc() -> None:
     assert (
         tokenize(unicodedata.normalize("NFD", nfc)) == tokenize(nfc) == ["추천시스템과", "딥러닝"]
     )
+
+
+def _whole_text_terms(text: str) -> set[str]:
+    return {term for token in tokenize(text) for term in index_terms(token)}
+
+
+_SPACES = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+_NEAR_SPACES = (
+    _SPACES
+    + "\u0301\u0308\u0345\u1161\u11a8\u00a8\u00b4\u02d8\u0384\u200b\u200d"
+    + "ﬁＴａ１가각ᄀㄱéeEΣσ"
+)
+"""Whitespace, and what could join or change across it: combining marks, Hangul jamo,
+characters NFKC turns into a space and a mark, ligatures, fullwidth letters, sigma."""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from(_NEAR_SPACES) | st.characters(), max_size=40))
+@example("e\u0301 e \u0301 \u00a0\u0301a")
+@example("ᄀ \u1161\u11a8 가 \u11a8")
+@example("nai\u0308ve cafe\u0301s ﬁne")
+def test_index_terms_by_whitespace_chunk_equal_the_whole_texts(text: str) -> None:
+    # The index splits a text at whitespace first and remembers each chunk's terms;
+    # that must give exactly the terms of the shared split rule run on the whole text.
+    assert search_module._terms_of(text, search_module._ChunkTerms()) == _whole_text_terms(text)
+
+
+def test_index_terms_by_chunk_on_tricky_texts_and_every_space() -> None:
+    chunks = search_module._ChunkTerms()
+    texts = [*TRICKY, *(f"a{c}\u0301b{c}가{c}\u11a8" for c in _SPACES)]
+    for text in texts:
+        assert search_module._terms_of(text, chunks) == _whole_text_terms(text), repr(text)
 
 
 def test_index_terms_are_bigrams_for_hangul_and_words_for_latin() -> None:
