@@ -638,6 +638,7 @@ class Renderer:
             slugify=slugify,
             og_locale=i18n.og_locale(config.language),
             card=self.card,
+            issue_entry=self.issue_entry,
             lang_text=lambda value: Markup(self.text(value)),
             urls=self._urls,
         )
@@ -796,34 +797,83 @@ class Renderer:
         heading: str = "h3",
         on_issue_page: bool = True,
         entry: Entry | None = None,
+        section: Section | None = None,
+        subtopic: Subtopic | None = None,
     ) -> Markup:
         """One link card, as HTML (`group_card` keeps a link's group card for its groups).
 
         On its issue page the card carries the anchor `#<id>`; elsewhere (home page,
         groups) its permalink points at that anchor on the issue page, and `entry`
-        (groups only) adds the issue and topic it came from. Written in Python rather
-        than as a Jinja macro: at 30,000 links the macro was most of the build time.
+        (groups only) adds the issue and topic it came from. Given the `section` (and
+        `subtopic`) it sits under, an issue page's card also makes the link's group
+        card, which shares most of its parts. Written in Python rather than as a Jinja
+        macro: at 30,000 links the macro was most of the build time.
         """
-        issue_url = self.url(f"issues/{issue.slug}/")
-        permalink = f"#{link.id}" if on_issue_page else f"{issue_url}#{link.id}"
+        parts = self._card_parts(link, issue)
+        html = self._card_html(link, issue, parts, heading, on_issue_page, entry)
+        if on_issue_page and section is not None and id(link) not in self._group_cards:
+            grouped = Entry(issue, section, subtopic, link)
+            self._group_cards[id(link)] = self._card_html(
+                link, issue, parts, "h2", False, grouped
+            ).encode("utf-8")
+        return Markup(html)
+
+    def issue_entry(self, issue: Issue) -> Markup:
+        """An issue in a list (archive, home page): the `issue_item` macro, in Python.
+
+        The archive lists every issue; as a macro that was a twentieth of a cold build's
+        page rendering.
+        """
+        url = _escaped(self.url(f"issues/{issue.slug}/"))
+        date = escape(i18n.format_date(issue.date, self.language))
+        count = escape(self.labels["links_count"].format(n=issue.link_count))
+        summary = issue.summary and f'<span class="summary">{self.text(issue.summary)}</span>'
+        return Markup(
+            f'<li><a href="{url}">{self.text(issue.title)}</a>\n  <span class="issue-item-meta">'
+            f'<time datetime="{issue.date.isoformat()}">{date}</time> · {count}</span>\n'
+            f"{summary}</li>"
+        )
+
+    def _card_parts(self, link: Link, issue: Issue) -> tuple[str, ...]:
+        """What a link's cards show wherever they are: made once for its two cards."""
         lang = self.foreign_lang(link.title)
-        lang_attr = f' lang="{lang}"' if lang else ""
+        meta = []
+        if link.source:
+            meta.append(f"<span>{self.group_link('sources', link.source, css='source')}</span>")
+        if link.published:
+            meta.append(self._month(link.published))
+        tags = "".join(f"<li>{self.group_link('tags', t, prefix='#')}</li>" for t in link.tags)
+        return (
+            self.url(f"issues/{issue.slug}/"),
+            f' lang="{lang}"' if lang else "",
+            _escaped(link.title),
+            f'<a class="link-url" href="{_escaped(link.url)}"',
+            self.md_inline(link.title_md),
+            "".join(meta),
+            f'  <ul class="tags">\n    {tags}\n  </ul>\n' if link.tags else "",
+            self.html(link.commentary) if link.commentary else "",
+        )
+
+    def _card_html(
+        self,
+        link: Link,
+        issue: Issue,
+        parts: tuple[str, ...],
+        heading: str,
+        on_issue_page: bool,
+        entry: Entry | None,
+    ) -> str:
+        issue_url, lang_attr, title, url_anchor, title_html, meta, tags, body = parts
+        permalink = f"#{link.id}" if on_issue_page else f"{issue_url}#{link.id}"
         label = self._permalink_label
-        title = _escaped(link.title)
         anchor = f' id="{link.id}"' if on_issue_page else ""
         out = [
             f'<article class="link"{anchor}>\n',
-            f'  <{heading} class="link-title"><a class="link-url" href="{_escaped(link.url)}"'
-            f"{lang_attr}>{self.md_inline(link.title_md)}</a>"
+            f'  <{heading} class="link-title">{url_anchor}{lang_attr}>{title_html}</a>'
             f'<a class="permalink" href="{_escaped(permalink)}" aria-label="{label}: {title}" '
             f'title="{label}">#</a></{heading}>\n',
         ]
-        if link.source or link.published or entry:
-            meta = []
-            if link.source:
-                meta.append(f"<span>{self.group_link('sources', link.source, css='source')}</span>")
-            if link.published:
-                meta.append(self._month(link.published))
+        if meta or entry:
             if entry:
                 where = f'{self._from_issue_label} <a href="{issue_url}#{link.id}">'
                 where += f"{self.text(issue.title)}</a>"
@@ -831,16 +881,15 @@ class Renderer:
                 where += f" › {self.text(entry.section.name)}"
                 if entry.subtopic:
                     where += f" › {self.text(entry.subtopic.name)}"
-                meta.append(f'<span class="from-issue">{where}</span>')
-            out.append(f'  <p class="link-meta">{"".join(meta)}</p>\n')
-        if link.tags:
-            tags = "".join(f"<li>{self.group_link('tags', t, prefix='#')}</li>" for t in link.tags)
-            out.append(f'  <ul class="tags">\n    {tags}\n  </ul>\n')
-        if link.commentary:
-            body = self.md(link.commentary, "" if on_issue_page else issue_url)
+                meta += f'<span class="from-issue">{where}</span>'
+            out.append(f'  <p class="link-meta">{meta}</p>\n')
+        out.append(tags)
+        if body:
+            if not on_issue_page:  # in-page links point back at the issue page
+                body = body.replace(' href="#', f' href="{issue_url}#')
             out.append(f'  <div class="commentary">{body}</div>\n')
         out.append("</article>")
-        return Markup("".join(out))
+        return "".join(out)
 
     def _month(self, published: str) -> str:
         html = self._months.get(published)

@@ -207,3 +207,29 @@ def test_custom_templates_keep_the_text_macro_and_url(tmp_path: Path) -> None:
     old_text, new_text, old_url, new_url = (tmp_path / "o" / "404.html").read_text().split("|")
     assert old_text == new_text == '<span lang="en">Hello</span>'
     assert old_url == new_url and old_url.endswith("/tags/")
+
+
+_OLD_ISSUE_ITEM = """{% macro issue_item(issue) -%}
+<li><a href="{{ urls['issues/' ~ issue.slug ~ '/'] }}">{{ lang_text(issue.title) }}</a>
+  <span class="issue-item-meta"><time datetime="{{ issue.date.isoformat() }}">\
+{{ issue.date|date }}</time> · {{ L.links_count.format(n=issue.link_count) }}</span>
+  {% if issue.summary %}<span class="summary">{{ lang_text(issue.summary) }}</span>{% endif %}</li>
+{%- endmacro %}{% for issue in issues %}{{ issue_item(issue) }}|{% endfor %}"""
+"""The `issue_item` macro as it was written in Jinja, before `Renderer.issue_entry`."""
+
+
+def test_issue_entry_is_the_old_issue_item_macro() -> None:
+    import datetime as dt
+
+    from digest.config import SiteConfig
+    from digest.model import Digest, Issue
+    from digest.render import Renderer
+
+    issues = [
+        Issue("2022-12", "2022년 12월 ML 읽을거리", dt.date(2022, 12, 29), "a.md", "", ()),
+        Issue("x&y", "Tips <b>& tricks</b>", dt.date(2023, 1, 2), "b.md", "", (), "A & <B>"),
+        Issue("넷째-호", "넷째 호", dt.date(2024, 2, 29), "c.md", "", (), "요약 with English"),
+    ]
+    renderer = Renderer(SiteConfig(), Digest(tuple(issues)))
+    old = renderer.env.from_string(_OLD_ISSUE_ITEM).render(issues=issues).split("|")[:-1]
+    assert [str(renderer.issue_entry(issue)) for issue in issues] == old
