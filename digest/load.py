@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,12 +104,14 @@ def parse_all(
     config: SiteConfig,
     cache: Store | None = None,
     keys_out: dict[str, str] | None = None,
+    while_parsing: Callable[[], None] | None = None,
 ) -> list[ParsedIssue | list[Diagnostic]]:
     """Parse (path, bytes) pairs, in order: cached results first, the rest on every core.
 
     Reading a file is a pure function of its path, bytes and the taxonomy, so results
     are cached by a hash of those; files with errors are parsed again each time, so
-    their messages always show.
+    their messages always show. `while_parsing` is called while worker processes
+    parse, if any do: work for this process, which would otherwise wait.
     """
     keys = [fingerprint(shown, hashlib.sha256(data).hexdigest()) for shown, data in todo]
     if keys_out is not None:  # each file's content key, for page-level reuse
@@ -126,7 +129,10 @@ def parse_all(
         # fork: workers start in milliseconds and need nothing re-imported.
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            fresh = list(pool.map(_parse_one, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+            parsing = pool.map(_parse_one, jobs, chunksize=max(1, len(jobs) // (workers * 4)))
+            if while_parsing is not None:
+                while_parsing()
+            fresh = list(parsing)
     else:
         fresh = [_parse_one(job) for job in jobs]
     for i, result in zip(missing, fresh, strict=True):
@@ -142,10 +148,12 @@ def read_issue_files(
     root: Path | None = None,
     cache: Store | None = None,
     keys_out: dict[str, str] | None = None,
+    while_parsing: Callable[[], None] | None = None,
 ) -> tuple[list[ParsedIssue], list[Diagnostic]]:
     """Parse every file; return what parsed and every diagnostic of what did not.
 
-    With `root`, symlinks must stay inside it (see `link_problem`).
+    With `root`, symlinks must stay inside it (see `link_problem`). `while_parsing`:
+    see `parse_all`.
     """
     parsed: list[ParsedIssue] = []
     problems: list[Diagnostic] = []
@@ -190,7 +198,7 @@ def read_issue_files(
         todo.append((shown, data))
         stats.append(identity)
     keys: dict[str, str] = {}
-    results = parse_all(todo, config, cache, keys)
+    results = parse_all(todo, config, cache, keys, while_parsing)
     if keys_out is not None:
         keys_out.update(keys)
     for (shown, _), identity, result in zip(todo, stats, results, strict=True):
@@ -266,14 +274,21 @@ def load_digest(
     drafts: bool = False,
     cache: Store | None = None,
     keys_out: dict[str, str] | None = None,
+    while_parsing: Callable[[], None] | None = None,
 ) -> Loaded:
     """Read every issue under `content_dir`; raise ContentErrors with all problems.
 
-    `keys_out`, when given, receives each issue file's content key by its path.
+    `keys_out`, when given, receives each issue file's content key by its path;
+    `while_parsing`: see `parse_all`.
     """
     keys: dict[str, str] = {}
     parsed, problems = read_issue_files(
-        issue_files(content_dir), config, root=content_dir, cache=cache, keys_out=keys
+        issue_files(content_dir),
+        config,
+        root=content_dir,
+        cache=cache,
+        keys_out=keys,
+        while_parsing=while_parsing,
     )
     if keys_out is not None:
         keys_out.update(keys)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -602,6 +603,34 @@ class _TemplateCache(jinja2.BytecodeCache):
         code = _COMPILED[bucket.key] = bucket.bytecode_to_string()
         if self.store is not None:
             self.store.put(("template", bucket.key), code)
+
+
+PAGE_TEMPLATES = (
+    "base.html",
+    "_macros.html",
+    "index.html",
+    "issue.html",
+    "archive.html",
+    "groups.html",
+    "group.html",
+    "search.html",
+    "404.html",
+    "sitemap.xml",
+)
+"""The templates a build renders pages with (including those they extend and import)."""
+
+
+def compile_templates(config: SiteConfig, template_dirs: Iterable[Path] = ()) -> None:
+    """Compile the page templates into this process's memory, for the Renderers it forks.
+
+    For a cold build, called while the issues are parsed in other processes: the page
+    workers forked later would otherwise each compile them first. A template that does
+    not compile is left for the build to report where it is used.
+    """
+    env = Renderer(config, Digest(()), template_dirs).env
+    for name in PAGE_TEMPLATES:
+        with contextlib.suppress(jinja2.TemplateError):
+            env.get_template(name)
 
 
 class Renderer:

@@ -122,9 +122,7 @@ def iter_outputs(
     and swaps it in only when all of it has been made. None for a page means "the
     last build's file is still right" (see `PageReuse`).
     """
-    from digest.feeds import render_feeds
     from digest.render import PARALLEL_PAGES, Renderer
-    from digest.search import digest_search_index, html_text
 
     # Read content files first: a bad image is a content error before any rendering.
     assets = merge_outputs(static_files().items(), content_files(content_dir, "images").items())
@@ -143,6 +141,11 @@ def iter_outputs(
         renderer.use_store(html)  # a few pages: their texts as they are needed
 
     def feeds_and_search() -> _Result:
+        # Imported here: in a big build this runs in its own process, and the imports
+        # (feedgen, lxml) are then no part of the time until the pages start.
+        from digest.feeds import render_feeds
+        from digest.search import digest_search_index, html_text
+
         # The search index is updated for the issues that changed (by content key); the
         # salt covers what else a link's search text depends on (taxonomy, base path).
         store = Store(cache_dir, "search", salt=fingerprint(config))
@@ -316,8 +319,16 @@ def build(
     parsed = Store(cache_dir, "parsed", salt=fingerprint(config.taxonomy, config.title_pattern))
     report(1, 3, "reading issues")
     issue_keys: dict[str, str] = {}
-    loaded = load_digest(content_dir, config, drafts=drafts, cache=parsed, keys_out=issue_keys)
-    from digest.render import PageReuse
+    from digest.render import PageReuse, compile_templates
+
+    loaded = load_digest(
+        content_dir,
+        config,
+        drafts=drafts,
+        cache=parsed,
+        keys_out=issue_keys,
+        while_parsing=lambda: compile_templates(config, _site_templates(content_dir)),
+    )
 
     site_key = fingerprint(
         config, tree_stats(*_site_templates(content_dir), asset_dir("templates")), drafts

@@ -134,3 +134,32 @@ def test_frames_arrive_whole_and_in_order(size: int) -> None:
     finally:
         os.close(read)
         os.waitpid(pid, 0)
+
+
+def test_templates_compile_while_issues_parse_and_errors_still_show_where_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digest import load
+
+    content = copy_content(tmp_path / "content")
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "group.html").write_text("{% extends 'base.html' %}\n{% block main %}{% if %}")
+    calls: list[int] = []
+    real = render.compile_templates
+
+    def spy(*args: object) -> None:
+        calls.append(len(render._COMPILED))
+        real(*args)  # type: ignore[arg-type]
+        calls.append(len(render._COMPILED))
+
+    monkeypatch.setattr(render, "compile_templates", spy)
+    monkeypatch.setattr(render, "_COMPILED", {})
+    monkeypatch.setattr(load, "PARALLEL_FROM", 1)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    with pytest.raises(jinja2.TemplateSyntaxError) as caught:
+        build(content, tmp_path / "out", use_cache=False)
+    # Called once, while the workers parsed; it compiled all but the broken template.
+    assert calls == [0, len(render.PAGE_TEMPLATES) - 1]
+    diagnostic = template_error(caught.value)
+    assert (diagnostic.path, diagnostic.line) == (str(templates / "group.html"), 2)
