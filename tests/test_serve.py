@@ -461,14 +461,14 @@ def test_browser_reloads_on_template_changes(tmp_path: Path, browser: object) ->
         page.goto(url)
         base = tmp_path / "templates" / "base.html"
         html = base.read_text(encoding="utf-8")
-        assert "</footer>" in html
+        assert "</main>" in html
         base.write_text(
-            html.replace("</footer>", '<p id="from-template">changed</p></footer>', 1),
+            html.replace("</main>", '<p id="from-template">changed</p></main>', 1),
             encoding="utf-8",
         )
         expect(page.locator("#from-template")).to_have_text("changed", timeout=WAIT * 1000)
         # A template error is shown too, and fixing it reloads.
-        base.write_text(html.replace("</footer>", "{% if %}</footer>", 1), encoding="utf-8")
+        base.write_text(html.replace("</main>", "{% if %}</main>", 1), encoding="utf-8")
         expect(page.locator("#digest-error-overlay")).to_contain_text(
             "base.html", timeout=WAIT * 1000
         )
