@@ -89,15 +89,18 @@ def check_issues(
     content_dir: Path,
     cache: Store | None = None,
     keys: Mapping[str, str] | None = None,
+    known: Mapping[str, IssueFindings] | None = None,
 ) -> list[Diagnostic]:
     """Every digest-wide warning for the issues read from `content_dir`, drafts included.
 
     With `cache` and `keys` (each issue file's content key by its path), each file's
     `IssueFindings` are kept in `cache` and found again only when the file changes.
+    `known` has findings made already (by `issue_findings`, as the file was parsed).
     """
     sources = _Sources(content_dir, cache, keys or {})
     issues = sorted((p.issue for p in parsed), key=lambda i: (i.date, i.slug))
-    found = [_cached_findings(issue, sources) for issue in issues]
+    known = known or {}
+    found = [_cached_findings(issue, sources, known.get(issue.path)) for issue in issues]
     warnings: list[Diagnostic] = []
     for findings in found:
         warnings += findings.published
@@ -106,17 +109,30 @@ def check_issues(
     return warnings
 
 
-def _cached_findings(issue: Issue, sources: _Sources) -> IssueFindings:
-    key = sources.key(issue)
-    if key is None or sources.store is None:
-        return _findings(issue, sources)
-    findings = sources.store.get(("checks", key))
+def _cached_findings(
+    issue: Issue, sources: _Sources, known: IssueFindings | None = None
+) -> IssueFindings:
+    key, store = sources.key(issue), sources.store
+    stored = None
+    if known is None and key is not None and store is not None:
+        stored = store.get(("checks", key))
+    findings = known or stored
     # An entry that does not fit the issue (a store shared with another taxonomy, say)
     # must never pair URL keys with the wrong links: find them again instead.
     if not isinstance(findings, IssueFindings) or len(findings.url_keys) != issue.link_count:
         findings = _findings(issue, sources)
-        sources.store.put(("checks", key), findings)
+    if key is not None and store is not None and findings is not stored:
+        store.put(("checks", key), findings)
     return findings
+
+
+def issue_findings(issue: Issue, data: bytes) -> IssueFindings:
+    """The `IssueFindings` of an issue just parsed from `data` (its file's bytes).
+
+    Made where the file is parsed, so a cold build's parse workers make them in
+    parallel, and from the very bytes parsed.
+    """
+    return _findings(issue, _Sources(Path(), files={issue.path: data}))
 
 
 def _findings(issue: Issue, sources: _Sources) -> IssueFindings:
@@ -351,6 +367,8 @@ class _Sources:
     keys: Mapping[str, str] = field(default_factory=dict)
     """Each issue file's content key, by its path."""
     cache: dict[str, SourceText | None] = field(default_factory=dict)
+    files: Mapping[str, bytes] = field(default_factory=dict)
+    """Issue files' bytes already in memory, by path: read from them, not from disk."""
 
     def key(self, issue: Issue) -> str | None:
         """The content key `issue`'s findings are stored under; None without a store."""
@@ -384,7 +402,8 @@ class _Sources:
         if issue.path not in self.cache:
             file = self.content_dir / "issues" / PurePath(issue.path).name
             try:
-                text = decode(issue.path, file.read_bytes())
+                data = self.files.get(issue.path)
+                text = decode(issue.path, file.read_bytes() if data is None else data)
             except Exception:  # gone or changed since it was parsed: report without a quote
                 self.cache[issue.path] = None
             else:

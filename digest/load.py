@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digest.cache import Store, fingerprint
-from digest.checks import check_issues
+from digest.checks import IssueFindings, check_issues, issue_findings
 from digest.config import SiteConfig, find_config, load_config
 from digest.errors import ContentErrors, Diagnostic, sort_key
 from digest.model import Digest, Issue, ParsedIssue
@@ -87,12 +87,15 @@ def display_path(path: Path) -> str:
     return shown[len(prefix) :] if shown.startswith(prefix) else shown
 
 
-def _parse_one(job: tuple[str, bytes, SiteConfig]) -> ParsedIssue | list[Diagnostic]:
-    shown, data, config = job
+def _parse_one(
+    job: tuple[str, bytes, SiteConfig, bool],
+) -> ParsedIssue | tuple[ParsedIssue, IssueFindings] | list[Diagnostic]:
+    shown, data, config, with_findings = job
     try:
-        return read_issue(shown, data, config)
+        parsed = read_issue(shown, data, config)
     except ContentErrors as exc:
         return list(exc.diagnostics)
+    return (parsed, issue_findings(parsed.issue, data)) if with_findings else parsed
 
 
 PARALLEL_FROM = 48
@@ -105,13 +108,16 @@ def parse_all(
     cache: Store | None = None,
     keys_out: dict[str, str] | None = None,
     while_parsing: Callable[[], None] | None = None,
+    findings_out: dict[str, IssueFindings] | None = None,
 ) -> list[ParsedIssue | list[Diagnostic]]:
     """Parse (path, bytes) pairs, in order: cached results first, the rest on every core.
 
     Reading a file is a pure function of its path, bytes and the taxonomy, so results
     are cached by a hash of those; files with errors are parsed again each time, so
     their messages always show. `while_parsing` is called while worker processes
-    parse, if any do: work for this process, which would otherwise wait.
+    parse, if any do: work for this process, which would otherwise wait. With
+    `findings_out`, the digest-wide checks' findings of each file parsed (not those
+    from the cache) are made as it is parsed and put there, by path.
     """
     keys = [fingerprint(shown, hashlib.sha256(data).hexdigest()) for shown, data in todo]
     if keys_out is not None:  # each file's content key, for page-level reuse
@@ -120,7 +126,7 @@ def parse_all(
         cache.get(key) if cache is not None else None for key in keys
     ]
     missing = [i for i, r in enumerate(results) if r is None]
-    jobs = [(todo[i][0], todo[i][1], config) for i in missing]
+    jobs = [(todo[i][0], todo[i][1], config, findings_out is not None) for i in missing]
     workers = min(os.cpu_count() or 1, 8)
     if len(jobs) >= PARALLEL_FROM and workers > 1:
         import multiprocessing
@@ -135,7 +141,10 @@ def parse_all(
             fresh = list(parsing)
     else:
         fresh = [_parse_one(job) for job in jobs]
-    for i, result in zip(missing, fresh, strict=True):
+    for i, made in zip(missing, fresh, strict=True):
+        result = made[0] if isinstance(made, tuple) else made
+        if isinstance(made, tuple) and findings_out is not None:
+            findings_out[made[0].issue.path] = made[1]
         results[i] = result
         if cache is not None and isinstance(result, ParsedIssue):
             cache.put(keys[i], result)
@@ -149,11 +158,12 @@ def read_issue_files(
     cache: Store | None = None,
     keys_out: dict[str, str] | None = None,
     while_parsing: Callable[[], None] | None = None,
+    findings_out: dict[str, IssueFindings] | None = None,
 ) -> tuple[list[ParsedIssue], list[Diagnostic]]:
     """Parse every file; return what parsed and every diagnostic of what did not.
 
-    With `root`, symlinks must stay inside it (see `link_problem`). `while_parsing`:
-    see `parse_all`.
+    With `root`, symlinks must stay inside it (see `link_problem`). `while_parsing`
+    and `findings_out`: see `parse_all`.
     """
     parsed: list[ParsedIssue] = []
     problems: list[Diagnostic] = []
@@ -198,7 +208,7 @@ def read_issue_files(
         todo.append((shown, data))
         stats.append(identity)
     keys: dict[str, str] = {}
-    results = parse_all(todo, config, cache, keys, while_parsing)
+    results = parse_all(todo, config, cache, keys, while_parsing, findings_out)
     if keys_out is not None:
         keys_out.update(keys)
     for (shown, _), identity, result in zip(todo, stats, results, strict=True):
@@ -282,6 +292,7 @@ def load_digest(
     `while_parsing`: see `parse_all`.
     """
     keys: dict[str, str] = {}
+    findings: dict[str, IssueFindings] = {}
     parsed, problems = read_issue_files(
         issue_files(content_dir),
         config,
@@ -289,12 +300,13 @@ def load_digest(
         cache=cache,
         keys_out=keys,
         while_parsing=while_parsing,
+        findings_out=findings,
     )
     if keys_out is not None:
         keys_out.update(keys)
     problems += check_digest(parsed)
     warnings = [w for p in parsed for w in p.warnings]
-    warnings += check_issues(parsed, content_dir, cache, keys)
+    warnings += check_issues(parsed, content_dir, cache, keys, findings)
     if any(d.severity == "error" for d in problems):
         raise ContentErrors([*problems, *warnings])
     return Loaded(assemble(parsed, drafts), tuple(sorted(warnings + problems, key=sort_key)))

@@ -26,6 +26,7 @@ from digest import checks, cli
 from digest.cache import Store
 from digest.checks import check_issues, normalise_url
 from digest.config import load_config
+from digest.errors import Diagnostic, sort_key
 from digest.load import issue_files, read_issue_files
 from digest.model import ParsedIssue
 
@@ -400,6 +401,36 @@ def test_cached_findings_give_the_same_warnings(
     again = Store(tmp_path / "cache", "parsed")
     assert check_issues(parsed, Path(case), again, keys) == cold
     assert not again.dirty  # every finding came from the cache
+
+
+@pytest.mark.parametrize("case", ["duplicate-url", "published", "missing-image"])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_findings_made_as_files_parse_give_the_same_warnings(
+    case: str, workers: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digest import load
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(CHECK)
+    parsed, _ = _read(Path(case))
+    expected = check_issues(parsed, Path(case))
+    known: list[int] = []
+    real = load.check_issues
+
+    def spy(*args: object) -> list[Diagnostic]:
+        known.append(len(args[4]))  # type: ignore[arg-type]
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(load, "check_issues", spy)
+    monkeypatch.setattr(load, "PARALLEL_FROM", 1)  # worker processes parse, when 2 cores
+    monkeypatch.setattr("os.cpu_count", lambda: workers)
+    config = load_config(None)
+    for cache in (None, Store(tmp_path / "cache", "parsed")):
+        assert list(load.load_digest(Path(case), config, cache=cache).warnings) == sorted(
+            expected, key=sort_key
+        )
+    # Every file's findings were made as it was parsed, with or without a cache.
+    assert known == [len(parsed), len(parsed)]
 
 
 def test_cached_findings_still_see_images_come_and_go(
