@@ -14,7 +14,8 @@ the largest of those runs):
 - serve-edit: with --serve, `digest serve` on the corpus: from saving such an edit to the
              server's "built" line (watcher latency included);
 - hugo:      with --hugo and `hugo` on PATH, `hugo --quiet -s H -d HO` on the equivalent
-             Hugo site (`hugo_site.py`), HO deleted before each run;
+             Hugo site (`hugo_site.py`), HO deleted before each run; its runs alternate
+             with the cold ones (cold, hugo, cold, hugo...), so both meet the same load;
 - hugo-links: with --hugo-links too, the same on the link-level Hugo site
              (`hugo_site.py --links`: term pages list links with commentary, as digest's do).
 
@@ -256,6 +257,10 @@ def same_tree(a: Path, b: Path) -> list[str]:
     return sorted(set(files_a) ^ set(files_b)) + sorted(changed)
 
 
+_Job = tuple[str, list[str], Callable[[int], None] | None, Path]
+"""A measurement to take: its name, command, what to do before each run, and cwd."""
+
+
 class SizeBench:
     """The measurements of one corpus size, in a folder of their own."""
 
@@ -287,21 +292,33 @@ class SizeBench:
 
         Then once more, untimed, sampling the memory of the whole process tree.
         """
-        m = Measure(self.size, what, shlex.join(cmd))
+        return self.alternate([(what, cmd, before, cwd)])[0]
+
+    def alternate(self, jobs: list[_Job]) -> list[Measure]:
+        """`repeat` for several commands at once, their runs taken in turn.
+
+        Timings drift with the machine's load over minutes: a comparison (digest's cold
+        build against Hugo's) is fair only if each tool's runs meet the same conditions.
+        """
+        measures = [Measure(self.size, what, shlex.join(cmd)) for what, cmd, _, _ in jobs]
+        going = [True] * len(jobs)
         for i in range(self.args.repeat):
-            if before:
-                before(i)
-            run = measure(cmd, cwd, self.env, self.args.timeout)
-            m.runs.append(run)
-            if run.returncode != 0 or run.seconds > self.args.slow:
-                break
-        if m.ok and _can_sample_tree():
-            if before:
-                before(len(m.runs))
-            m.runs.append(measure(cmd, cwd, self.env, self.args.timeout, sample=True))
-        self.results.append(m)
-        self.log(f"{what}: {m.best_seconds:.3f} s" if m.ok else f"{what}: FAILED")
-        return m
+            for n, (_, cmd, before, cwd) in enumerate(jobs):
+                if not going[n]:
+                    continue
+                if before:
+                    before(i)
+                run = measure(cmd, cwd, self.env, self.args.timeout)
+                measures[n].runs.append(run)
+                going[n] = run.returncode == 0 and run.seconds <= self.args.slow
+        for m, (what, cmd, before, cwd) in zip(measures, jobs, strict=True):
+            if m.ok and _can_sample_tree():
+                if before:
+                    before(len(m.runs))
+                m.runs.append(measure(cmd, cwd, self.env, self.args.timeout, sample=True))
+            self.results.append(m)
+            self.log(f"{what}: {m.best_seconds:.3f} s" if m.ok else f"{what}: FAILED")
+        return measures
 
     def once(self, what: str, cmd: list[str]) -> bool:
         """Run an unreported step; on failure record it so it shows up in the report."""
@@ -327,21 +344,9 @@ class SizeBench:
         self.log(f"corpus: {links} links, {nbytes / 1e6:.1f} MB, generated in {took:.2f} s")
         newest = self.content / "issues" / f"{corpus.issues[0].slug}.md"
         cold = [*self.build, "--no-cache"]
-        if self.args.no_digest:
-            pass
-        elif self.repeat("cold", cold, self.clean).ok and self.once("cache fill", self.build):
-            self.repeat("no-change", self.build)
-            # The first rebuild also keeps the replaced site as the next one's spare.
-            first = Measure(self.size, "first-edit", shlex.join(self.build))
-            append_sentence(newest, 0)
-            first.runs.append(measure(self.build, ROOT, self.env, self.args.timeout))
-            self.results.append(first)
-            edited = self.repeat("one-edit", self.build, lambda i: append_sentence(newest, i + 1))
-            if self.args.verify and edited.ok:
-                self.verify(cold)
-            if self.args.serve:
-                self.serve_edits(newest)
-        if self.args.hugo and shutil.which("hugo"):
+        jobs: list[_Job] = [] if self.args.no_digest else [("cold", cold, self.clean, ROOT)]
+        hugo = self.args.hugo and shutil.which("hugo")
+        if hugo:
             site, out = self.base / "hugo", self.base / "hugo_out"
             write_hugo(corpus, site)
 
@@ -349,17 +354,37 @@ class SizeBench:
                 set_aside(out)
                 set_aside(site / "resources")
 
+            command = ["hugo", "--quiet", "-s", str(site), "-d", str(out)]
+            jobs.append(("hugo", command, clean_hugo, self.base))
+        # Digest's cold build and Hugo's, run in turn: the two are compared.
+        first = self.alternate(jobs)[0] if jobs else None
+        if (
+            first is not None
+            and first.what == "cold"
+            and first.ok
+            and self.once("cache fill", self.build)
+        ):
+            self.repeat("no-change", self.build)
+            # The first rebuild also keeps the replaced site as the next one's spare.
+            edit = Measure(self.size, "first-edit", shlex.join(self.build))
+            append_sentence(newest, 0)
+            edit.runs.append(measure(self.build, ROOT, self.env, self.args.timeout))
+            self.results.append(edit)
+            edited = self.repeat("one-edit", self.build, lambda i: append_sentence(newest, i + 1))
+            if self.args.verify and edited.ok:
+                self.verify(cold)
+            if self.args.serve:
+                self.serve_edits(newest)
+        if hugo and self.args.hugo_links:
+
             def clean_hugo_links(_: int) -> None:
                 set_aside(self.base / "hugo_links_out")
                 set_aside(self.base / "hugo_links" / "resources")
 
-            hugo = ["hugo", "--quiet", "-s", str(site), "-d", str(out)]
-            self.repeat("hugo", hugo, clean_hugo, cwd=self.base)
-            if self.args.hugo_links:
-                site, out = self.base / "hugo_links", self.base / "hugo_links_out"
-                write_hugo(corpus, site, links=True)
-                hugo = ["hugo", "--quiet", "-s", str(site), "-d", str(out)]
-                self.repeat("hugo-links", hugo, clean_hugo_links, cwd=self.base)
+            site, out = self.base / "hugo_links", self.base / "hugo_links_out"
+            write_hugo(corpus, site, links=True)
+            command = ["hugo", "--quiet", "-s", str(site), "-d", str(out)]
+            self.repeat("hugo-links", command, clean_hugo_links, cwd=self.base)
         if not self.args.keep:
             set_aside(self.base)  # deleted at the end: the next size's builds are timed
         return self.results
