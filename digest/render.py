@@ -852,22 +852,6 @@ class Renderer:
             ).encode("utf-8")
         return Markup(html)
 
-    def issue_entry(self, issue: Issue) -> Markup:
-        """An issue in a list (archive, home page): the `issue_item` macro, in Python.
-
-        The archive lists every issue; as a macro that was a twentieth of a cold build's
-        page rendering.
-        """
-        url = _escaped(self.url(f"issues/{issue.slug}/"))
-        date = escape(i18n.format_date(issue.date, self.language))
-        count = escape(self.labels["links_count"].format(n=issue.link_count))
-        summary = issue.summary and f'<span class="summary">{self.text(issue.summary)}</span>'
-        return Markup(
-            f'<li><a href="{url}">{self.text(issue.title)}</a>\n  <span class="issue-item-meta">'
-            f'<time datetime="{issue.date.isoformat()}">{date}</time> · {count}</span>\n'
-            f"{summary}</li>"
-        )
-
     def _card_parts(self, link: Link, issue: Issue) -> tuple[str, ...]:
         """What a link's cards show wherever they are: made once for its two cards."""
         lang = self.foreign_lang(link.title)
@@ -924,6 +908,22 @@ class Renderer:
             out.append(f'  <div class="commentary">{body}</div>\n')
         out.append("</article>")
         return "".join(out)
+
+    def issue_entry(self, issue: Issue) -> Markup:
+        """An issue in a list (archive, home page): the `issue_item` macro, in Python.
+
+        The archive lists every issue; as a macro that was a twentieth of a cold build's
+        page rendering.
+        """
+        url = _escaped(self.url(f"issues/{issue.slug}/"))
+        date = escape(i18n.format_date(issue.date, self.language))
+        count = escape(self.labels["links_count"].format(n=issue.link_count))
+        summary = issue.summary and f'<span class="summary">{self.text(issue.summary)}</span>'
+        return Markup(
+            f'<li><a href="{url}">{self.text(issue.title)}</a>\n  <span class="issue-item-meta">'
+            f'<time datetime="{issue.date.isoformat()}">{date}</time> · {count}</span>\n'
+            f"{summary}</li>"
+        )
 
     def _month(self, published: str) -> str:
         html = self._months.get(published)
