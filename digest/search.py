@@ -604,18 +604,38 @@ class _Index:
         }
         return cls(keys, counts, list(map(_row, docs)), postings)  # type: ignore[arg-type]
 
-    def replace(self, start: int, end: int, docs: Sequence[SearchDoc]) -> None:
-        """Put `docs` where links [start, end) were, numbering later links along."""
+    def replace(
+        self,
+        start: int,
+        end: int,
+        docs: Sequence[SearchDoc],
+        old: Sequence[SearchDoc] | None = None,
+    ) -> None:
+        """Put `docs` where links [start, end) were, numbering later links along.
+
+        `old`, when known, are the links that were there.
+        """
         new_end = start + len(docs)
         added = _index_docs(docs, start)
-        # A list whose ids all come before the change stays as it is: with the
-        # newest links numbered last, that is most lists at most edits.
-        touched = {
-            term
-            for term, (title, meta, text) in self.postings.items()
-            if title.last >= start or meta.last >= start or text.last >= start
-        }
-        for term in touched.union(*added):
+        if old is not None and len(old) == len(docs) == end - start:
+            # No id moves: only the lists of terms whose links changed do. An edit to
+            # some commentary changes a few lists, where the newest issue's terms are
+            # in most of them.
+            removed = _index_docs(old, start)
+            touched = {
+                term
+                for term in set().union(*added, *removed)
+                if any(a.get(term) != r.get(term) for a, r in zip(added, removed, strict=True))
+            }
+        else:
+            # A list whose ids all come before the change stays as it is: with the
+            # newest links numbered last, that is most lists at most edits.
+            touched = {
+                term
+                for term, (title, meta, text) in self.postings.items()
+                if title.last >= start or meta.last >= start or text.last >= start
+            }.union(*added)
+        for term in touched:
             postings = self.postings.get(term, (_Postings.of([]),) * 3)
             title, meta, text = (
                 p.splice(start, end, new_end, table.get(term, []))
@@ -662,11 +682,14 @@ def digest_search_index(
     commentary_text: Callable[[str], str],
     issue_keys: Mapping[str, str],
     cache: Store | None = None,
+    previous: Callable[[str], Issue | None] | None = None,
 ) -> dict[str, bytes]:
     """The index of a digest's links, re-indexing only the issues changed since the cached build.
 
     `issue_keys` holds each issue file's content key by path (see `load_digest`); an
-    issue is unchanged when its key is. The files are the same as a cold build's.
+    issue is unchanged when its key is. `previous` finds the issue last read under a
+    content key, if it is still known: the changed issues' old links, so that only
+    what changed in them is indexed again. The files are the same as a cold build's.
     """
     issues = digest.issues[::-1]
     keys = [issue_keys.get(issue.path, "") for issue in issues]
@@ -690,7 +713,14 @@ def digest_search_index(
         docs_by_issue = [_indexed_docs(issue, commentary_text) for issue in changed]
         start = sum(index.counts[:head])
         end = sum(index.counts[: len(index.keys) - tail])
-        index.replace(start, end, [doc for docs in docs_by_issue for doc in docs])
+        was = (
+            [previous(key) for key in index.keys[head : len(index.keys) - tail]] if previous else []
+        )
+        old = [d for issue in was if issue for d in _indexed_docs(issue, commentary_text)]
+        known = previous is not None and all(was)
+        index.replace(
+            start, end, [doc for docs in docs_by_issue for doc in docs], old if known else None
+        )
         index.keys = keys
         index.counts[head : len(index.counts) - tail] = map(len, docs_by_issue)
     files = index.files()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from digest.assets import asset_dir, static_files
 from digest.cache import Store, cache_dir_for, fingerprint, save_now, tree_stats
 from digest.errors import ContentErrors, Diagnostic, OutputError
-from digest.model import Digest
+from digest.model import Digest, Issue, ParsedIssue
 from digest.streams import write_all
 
 if TYPE_CHECKING:
@@ -149,11 +149,19 @@ def iter_outputs(
         # The search index is updated for the issues that changed (by content key); the
         # salt covers what else a link's search text depends on (taxonomy, base path).
         store = Store(cache_dir, "search", salt=fingerprint(config))
+        parsed = reuse.store if reuse is not None else None
+
+        def previous(key: str) -> Issue | None:
+            # The issue last read under this content key, from the parse cache.
+            found = parsed.get(key) if parsed is not None else None
+            return found.issue if isinstance(found, ParsedIssue) else None
+
         search = digest_search_index(
             digest,
             lambda text: html_text(renderer.html(text)),
             reuse.issue_keys if reuse is not None else {},
             store,
+            previous,
         )
         store.save()
         feeds = render_feeds(config, digest, renderer.groups, renderer, reuse)

@@ -9,6 +9,8 @@ import re
 import unicodedata
 from pathlib import Path
 
+import pytest
+
 from digest.cache import Store, fingerprint
 from digest.model import Digest, Issue, Link, Section
 from digest.search import (
@@ -76,12 +78,21 @@ def with_links(issue: Issue, links: list[Link]) -> Issue:
     return dataclasses.replace(issue, sections=(section,))
 
 
-def cached_build(folder: Path, issues: list[Issue]) -> dict[str, bytes]:
-    """Index the digest through the store in `folder`, saving it as the site would."""
+def cached_build(
+    folder: Path, issues: list[Issue], seen: dict[str, Issue] | None = None
+) -> dict[str, bytes]:
+    """Index the digest through the store in `folder`, saving it as the site would.
+
+    With `seen`, the issues indexed before are found by their content key, as the
+    site finds them in its parse cache.
+    """
     keys = {issue.path: fingerprint(repr(issue)) for issue in issues}
     store = Store(folder, "search")
-    files = digest_search_index(Digest(tuple(issues)), plain, keys, store)
+    previous = seen.get if seen is not None else None
+    files = digest_search_index(Digest(tuple(issues)), plain, keys, store, previous)
     store.save()
+    if seen is not None:
+        seen.update((keys[issue.path], issue) for issue in issues)
     return files
 
 
@@ -89,8 +100,10 @@ def cold_build(issues: list[Issue]) -> dict[str, bytes]:
     return build_search_index(search_docs(Digest(tuple(issues)), plain))
 
 
-def test_cached_builds_match_cold_ones(tmp_path: Path) -> None:
+@pytest.mark.parametrize("knows_old_issues", [False, True])
+def test_cached_builds_match_cold_ones(tmp_path: Path, knows_old_issues: bool) -> None:
     rng = random.Random(6)
+    seen: dict[str, Issue] | None = {} if knows_old_issues else None
     issues = [make_issue(rng, n, rng.randint(15, 25)) for n in range(12, 0, -1)]  # newest first
 
     def edit_commentary(at: int) -> None:
@@ -106,34 +119,40 @@ def test_cached_builds_match_cold_ones(tmp_path: Path) -> None:
     def remove_link(at: int) -> None:
         issues[at] = with_links(issues[at], list(issues[at].sections[0].links[1:]))
 
-    assert cached_build(tmp_path, issues) == cold_build(issues)  # no cache yet
-    assert cached_build(tmp_path, issues) == cold_build(issues)  # nothing changed
+    assert cached_build(tmp_path, issues, seen) == cold_build(issues)  # no cache yet
+    assert cached_build(tmp_path, issues, seen) == cold_build(issues)  # nothing changed
     for change in (edit_commentary, add_link, remove_link):
         for at in (0, 7, len(issues) - 1):  # newest, an old one, the oldest
             change(at)
-            assert cached_build(tmp_path, issues) == cold_build(issues), (change, at)
+            assert cached_build(tmp_path, issues, seen) == cold_build(issues), (change, at)
     issues.insert(0, make_issue(rng, 13, 20))  # a new issue
-    assert cached_build(tmp_path, issues) == cold_build(issues)
+    assert cached_build(tmp_path, issues, seen) == cold_build(issues)
     del issues[5]  # an issue deleted
-    assert cached_build(tmp_path, issues) == cold_build(issues)
+    assert cached_build(tmp_path, issues, seen) == cold_build(issues)
     issues[3:6] = [with_links(issue, []) for issue in issues[3:6]]  # issues emptied
-    assert cached_build(tmp_path, issues) == cold_build(issues)
+    assert cached_build(tmp_path, issues, seen) == cold_build(issues)
 
 
-def test_random_edits_match_cold_builds(tmp_path: Path) -> None:
+@pytest.mark.parametrize("knows_old_issues", [False, True])
+def test_random_edits_match_cold_builds(tmp_path: Path, knows_old_issues: bool) -> None:
     rng = random.Random(7)
+    seen: dict[str, Issue] | None = {} if knows_old_issues else None
     issues = [make_issue(rng, n, rng.randint(5, 30)) for n in range(10, 0, -1)]
     for _ in range(25):
         at = rng.randrange(len(issues))
         links = list(issues[at].sections[0].links)
         for _ in range(rng.randint(1, 3)):
             where = rng.randint(0, len(links))
-            if links and rng.random() < 0.5:
+            if links and rng.random() < 0.3:  # a commentary edit: no link added or removed
+                link = links[min(where, len(links) - 1)]
+                text = " ".join(rng.choices([*WORDS, "zebra"], k=rng.randint(0, 8)))
+                links[min(where, len(links) - 1)] = dataclasses.replace(link, commentary=text)
+            elif links and rng.random() < 0.5:
                 del links[min(where, len(links) - 1)]
             else:
                 links.insert(where, make_link(rng, f"x-{rng.randint(0, 10**9)}"))
         issues[at] = with_links(issues[at], links)
-        assert cached_build(tmp_path, issues) == cold_build(issues)
+        assert cached_build(tmp_path, issues, seen) == cold_build(issues)
 
 
 def test_an_edit_in_the_newest_issue_splices_only_its_terms() -> None:
@@ -161,6 +180,27 @@ def test_an_edit_in_the_newest_issue_splices_only_its_terms() -> None:
     ]
     assert older, "the vocabulary has terms only older issues use"
     assert all(index.postings[t] is before[t] for t in older)
+    assert index.files() == cold_build(issues)
+
+
+def test_a_commentary_edit_splices_only_the_lists_it_changes() -> None:
+    # With the old links known and none added or removed, no id moves: lists of terms
+    # the edit neither added nor removed stay as they were, though the newest issue
+    # has most terms.
+    rng = random.Random(10)
+    issues = [make_issue(rng, n, 20) for n in range(12, 0, -1)]
+    docs = search_docs(Digest(tuple(issues)), plain)
+    index = _Index.of(docs, [], [])
+    before = dict(index.postings)
+    old = search_docs(Digest(tuple(issues[:1])), plain)
+    links = list(issues[0].sections[0].links)
+    links[3] = dataclasses.replace(links[3], commentary=links[3].commentary + " zebra")
+    issues[0] = with_links(issues[0], links)
+    new = search_docs(Digest(tuple(issues[:1])), plain)
+    start = len(docs) - len(new)
+    index.replace(start, len(docs), new, old)
+    changed = [t for t in index.postings if index.postings[t] is not before.get(t)]
+    assert changed == ["zebra"]
     assert index.files() == cold_build(issues)
 
 
