@@ -713,14 +713,12 @@ def digest_search_index(
         docs_by_issue = [_indexed_docs(issue, commentary_text) for issue in changed]
         start = sum(index.counts[:head])
         end = sum(index.counts[: len(index.keys) - tail])
-        was = (
-            [previous(key) for key in index.keys[head : len(index.keys) - tail]] if previous else []
-        )
-        old = [d for issue in was if issue for d in _indexed_docs(issue, commentary_text)]
-        known = previous is not None and all(was)
-        index.replace(
-            start, end, [doc for docs in docs_by_issue for doc in docs], old if known else None
-        )
+        old = None
+        if previous is not None:
+            was = [previous(key) for key in index.keys[head : len(index.keys) - tail]]
+            if all(issue is not None for issue in was):
+                old = [d for issue in was if issue for d in _indexed_docs(issue, commentary_text)]
+        index.replace(start, end, [doc for docs in docs_by_issue for doc in docs], old)
         index.keys = keys
         index.counts[head : len(index.counts) - tail] = map(len, docs_by_issue)
     files = index.files()
