@@ -40,15 +40,19 @@ class _SiteUrls(dict[str, str]):
 
     Templates read the root-relative ones as `urls['feed.xml']`: a Jinja function call
     (`url('feed.xml')`, which custom templates may still use) costs a few microseconds
-    more, and pages make dozens of them.
+    more, and pages make dozens of them. With `html`, each is escaped for HTML (as
+    Markup): the base comes from site.yaml and may hold `&` or a quote, and pages put
+    these URLs in attributes from Python (cards, tag links) as well as from templates.
     """
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, html: bool = False) -> None:
         super().__init__()
         self.base = base
+        self.html = html
 
     def __missing__(self, path: str) -> str:
-        url = self[path] = self.base + quote_path(path)
+        url = self.base + quote_path(path)
+        self[path] = url = escape(url) if self.html else url
         return url
 
 
@@ -661,7 +665,7 @@ class Renderer:
             keep_trailing_newline=True,
             bytecode_cache=_TemplateCache(compiled),
         )
-        self._urls = _SiteUrls(config.base_path)
+        self._urls = _SiteUrls(config.base_path, html=True)
         self.env.globals.update(
             site=config,
             L=self.labels,
@@ -701,7 +705,7 @@ class Renderer:
     # -- helpers available to templates ------------------------------------------------
 
     def url(self, path: str = "") -> str:
-        """Root-relative URL of a site path, under the base path, percent-encoded."""
+        """Root-relative URL of a site path, under the base path: percent-encoded, HTML-escaped."""
         return self._urls[path]
 
     def abs_url(self, path: str = "") -> str:
@@ -882,13 +886,14 @@ class Renderer:
         entry: Entry | None,
     ) -> str:
         issue_url, lang_attr, title, url_anchor, title_html, meta, tags, body = parts
+        # Escaped already: the URL (`url`) and the id (a slug).
         permalink = f"#{link.id}" if on_issue_page else f"{issue_url}#{link.id}"
         label = self._permalink_label
         anchor = f' id="{link.id}"' if on_issue_page else ""
         out = [
             f'<article class="link"{anchor}>\n',
             f'  <{heading} class="link-title">{url_anchor}{lang_attr}>{title_html}</a>'
-            f'<a class="permalink" href="{_escaped(permalink)}" aria-label="{label}: {title}" '
+            f'<a class="permalink" href="{permalink}" aria-label="{label}: {title}" '
             f'title="{label}">#</a></{heading}>\n',
         ]
         if meta or entry:
@@ -915,7 +920,7 @@ class Renderer:
         The archive lists every issue; as a macro that was a twentieth of a cold build's
         page rendering.
         """
-        url = _escaped(self.url(f"issues/{issue.slug}/"))
+        url = self.url(f"issues/{issue.slug}/")
         date = escape(i18n.format_date(issue.date, self.language))
         count = escape(self.labels["links_count"].format(n=issue.link_count))
         summary = issue.summary and f'<span class="summary">{self.text(issue.summary)}</span>'

@@ -595,6 +595,23 @@ def test_site_config_values_are_escaped(hostile_site: Path) -> None:
     assert html_problems(tree, "index.html", page=True) == []
 
 
+def test_a_base_url_with_quotes_and_ampersands_stays_inside_attributes(tmp_path: Path) -> None:
+    # site.yaml's base_url reaches every page's links: those made in Python (cards, tag
+    # and source links) must be escaped like those made in templates.
+    from .conftest import copy_content
+
+    content = copy_content(tmp_path / "content")
+    out = tmp_path / "out"
+    build(content, out, base_url='https://e.org/a"b&c<d/', use_cache=False)
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) > 20
+    for page in pages:
+        tree = parse_page(page)
+        site_links = [a.get("href") for a in tree.iter("a") if a.get("href", "").startswith("/")]
+        assert site_links, page
+        assert all(href.startswith('/a"b&c<d/') for href in site_links), page
+
+
 def test_hostile_file_names_stay_inside_attributes(hostile_site: Path) -> None:
     archive = parse_page(hostile_site / "archive/index.html")
     hrefs = {a.get("href") for a in archive.iter("a")}
