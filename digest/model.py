@@ -19,7 +19,8 @@ class _PickledByFields:
 
     __slots__ = ()
     __match_args__: ClassVar[tuple[str, ...]]
-    """The constructor's positional fields, in order (set by @dataclass)."""
+    """The constructor's positional fields, in order (set by @dataclass); fields made
+    by `__post_init__` are not among them and are made again when unpickled."""
 
     def __reduce__(self) -> tuple[Any, ...]:
         cls = type(self)
@@ -104,11 +105,13 @@ class Issue(_PickledByFields):
     """One-line summary for lists and feeds."""
     draft: bool = False
     """Drafts are built only with `--drafts`."""
+    link_count: int = field(init=False, repr=False, compare=False)
+    """How many links the issue has (for lists of issues)."""
 
-    @property
-    def link_count(self) -> int:
-        """How many links the issue has (for lists of issues)."""
-        return sum(len(s.links) + sum(len(t.links) for t in s.subtopics) for s in self.sections)
+    def __post_init__(self) -> None:
+        # Counted once: a rebuild asks thousands of times (archive, index, checks).
+        count = sum(len(s.links) + sum(len(t.links) for t in s.subtopics) for s in self.sections)
+        object.__setattr__(self, "link_count", count)
 
     def links(self) -> list[Link]:
         """Every link of the issue in page order (`all_links` without where each sits)."""
