@@ -372,7 +372,7 @@ def build(
         out_dir,
         spare=_spare(spare_dir, last if same_folder else None),
         keep_old=spare_dir,
-        inodes=live.inodes,
+        live_stats=live.stats,
     )
     outputs = written.paths
     marker = _marker(out_dir)
@@ -418,11 +418,11 @@ def build(
 
 
 class LiveFiles:
-    """Which files the output folder holds, as page reuse asks; their inodes for writing."""
+    """Which files the output folder holds, as page reuse asks; their stats for writing."""
 
     def __init__(self, out_dir: Path) -> None:
         self.root = str(out_dir)
-        self.inodes: dict[str, int] = {}
+        self.stats: dict[str, os.stat_result] = {}
 
     def exists(self, path: str) -> bool:
         """True if `path` is a file in the output folder."""
@@ -432,7 +432,7 @@ class LiveFiles:
             return False
         if not stat.S_ISREG(st.st_mode):
             return False
-        self.inodes[path] = st.st_ino
+        self.stats[path] = st
         return True
 
 
@@ -450,7 +450,12 @@ def _spare(folder: Path | None, last: dict[str, Any] | None) -> Spare | None:
         return None
     spare = last.get("spare") if last is not None else None
     if last is not None and spare and _marker(folder) == spare["marker"]:
-        return Spare(folder, frozenset(last["paths"]) - last["fresh"], frozenset(spare["paths"]))
+        return Spare(
+            folder,
+            frozenset(last["paths"]) - last["fresh"],
+            frozenset(spare["paths"]),
+            last["marker"][2],
+        )
     try:
         found = _walk_files(folder)
     except OSError:
@@ -561,11 +566,14 @@ class Spare:
 
     `same` are the paths whose file there is the live site's own inode: the next
     build need not touch them if they stay unchanged. `paths` is everything it holds.
+    `linked_by` is when the live site was finished (its marker's mtime): it made
+    those links before then.
     """
 
     path: Path
     same: frozenset[str]
     paths: frozenset[str]
+    linked_by: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -581,7 +589,7 @@ def write_outputs(
     out_dir: Path,
     spare: Spare | None = None,
     keep_old: Path | None = None,
-    inodes: Mapping[str, int] | None = None,
+    live_stats: Mapping[str, os.stat_result] | None = None,
 ) -> Written:
     """Write the whole site into a sibling folder, then swap it in by rename.
 
@@ -590,10 +598,11 @@ def write_outputs(
     (the build before last) that folder is brought up to date instead of a new one
     being made: on a large site, making and deleting thousands of folders was most
     of an editor's rebuild. With `keep_old`, the replaced site is moved there (to be
-    the next build's spare) instead of deleted. `inodes` has the inodes of files of the
-    output folder that the caller has looked at already (see `LiveFiles`).
+    the next build's spare) instead of deleted. `live_stats` has the stats of files of
+    the output folder that the caller has looked at already (see `LiveFiles`).
     """
-    inodes = inodes or {}
+    if live_stats is None:  # not `or`: the caller's dict fills while pages are made
+        live_stats = {}
     out_dir = out_dir.absolute()
     if out_dir.exists() and (
         not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / SITE_MARKER).is_file())
@@ -606,13 +615,14 @@ def write_outputs(
     clean_leftovers(out_dir)
     tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
     same: frozenset[str] = frozenset()
+    linked_by = 0
     stale: set[str] = set()
     has_live = out_dir.is_dir()
     # Folders made in a new scratch folder (None: a recycled spare, which has its own).
     folders: set[str] | None = None
     if spare is not None and _claim(spare.path, tmp):
         # From here a killed build leaves only a scratch folder, cleaned next time.
-        same, stale = spare.same, set(spare.paths)
+        same, stale, linked_by = spare.same, set(spare.paths), spare.linked_by
     else:
         tmp.mkdir()
         folders = set()
@@ -629,15 +639,15 @@ def write_outputs(
             written.add(path)
             stale.discard(path)
             previous, target = f"{live}/{path}", f"{staged}/{path}"
-            # The live file's inode: known already, or from comparing its bytes.
+            # The live file's stat: known already, or from comparing its bytes.
             if data is None:
-                inode = inodes.get(path)
+                live_stat = live_stats.get(path)
             else:
-                inode = _same_bytes(previous, data) if has_live else None
-            if data is None or inode is not None:
+                live_stat = _same_bytes(previous, data) if has_live else None
+            if data is None or live_stat is not None:
                 if folders is not None:  # same inode, same mtime: kept as it was
                     _place_new(staged, path, previous, None, folders)
-                elif path not in same or not _same_file(target, previous, inode):
+                elif path not in same or not _still_linked(target, previous, live_stat, linked_by):
                     _place(target, previous, None)
             else:
                 fresh.add(path)
@@ -666,10 +676,24 @@ def write_outputs(
     return Written(sorted(written), frozenset(fresh))
 
 
-def _same_file(a: str, b: str, b_inode: int | None = None) -> bool:
-    """True when both paths are the same inode (a spare's file still the live one)."""
+def _still_linked(
+    spare_file: str, live_file: str, live: os.stat_result | None, linked_by: int
+) -> bool:
+    """True when the spare's file, which the last build linked, is still the live file.
+
+    The last build gave the live file its second name, the spare's, before it
+    finished at `linked_by`. Any name given or taken since (the spare's file removed
+    or replaced by hand, say) sets the file's ctime later than that; two names and
+    an older ctime mean the other name is still the spare's. Only otherwise is the
+    spare's file looked at, which on a big site saved a stat per kept file (a tenth
+    of a rebuild).
+    """
+    if live is not None and live.st_nlink == 2 and live.st_ctime_ns < linked_by:
+        return True
     try:
-        return os.stat(a).st_ino == (os.stat(b).st_ino if b_inode is None else b_inode)
+        return os.stat(spare_file).st_ino == (
+            os.stat(live_file).st_ino if live is None else live.st_ino
+        )
     except OSError:
         return False
 
@@ -780,8 +804,8 @@ def _remove(root: Path, path: str) -> None:
         parent = parent.parent
 
 
-def _same_bytes(path: str, data: bytes) -> int | None:
-    """The inode of file `path` if it holds `data`, else None."""
+def _same_bytes(path: str, data: bytes) -> os.stat_result | None:
+    """The stat of file `path` if it holds `data`, else None."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -798,7 +822,7 @@ def _same_bytes(path: str, data: bytes) -> int | None:
                 return None
             chunks.append(chunk)
             left -= len(chunk)
-        return st.st_ino if b"".join(chunks) == data else None
+        return st if b"".join(chunks) == data else None
     except OSError:
         return None
     finally:
