@@ -6,6 +6,7 @@ import errno
 import hashlib
 import os
 import re
+import stat
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,10 +78,10 @@ def link_problem(path: Path, root: Path) -> str | None:
     return None
 
 
-def display_path(path: Path) -> str:
-    """A path as users typed it: relative to the working folder when inside it."""
+def display_path(path: Path, cwd: str | None = None) -> str:
+    """A path as users typed it: relative to the working folder (`cwd`, or asked) when inside it."""
     # Strings, not `Path.relative_to`: this runs for every issue file of every build.
-    shown, cwd = str(path), os.getcwd()
+    shown, cwd = str(path), cwd or os.getcwd()
     if shown == cwd:
         return "."
     prefix = cwd.rstrip("/") + "/"
@@ -172,9 +173,17 @@ def read_issue_files(
     # the position of the file's bytes in `todo`.
     slots: list[ParsedIssue | int] = []
     stats: list[tuple[int, int, int, int] | None] = []
+    cwd = os.getcwd()
     for path in paths:
-        shown = display_path(path)
-        problem = link_problem(path, root) if root is not None else None
+        shown = display_path(path, cwd)
+        # One lstat tells a symlink and, for a plain file, its identity: a rebuild
+        # looks at every issue file, and most are plain and unchanged.
+        try:
+            st = os.lstat(path)
+        except OSError:
+            st = None
+        linked = st is None or stat.S_ISLNK(st.st_mode)
+        problem = link_problem(path, root) if root is not None and linked else None
         if _CONTROL.search(path.name):
             # A newline in a name would forge diagnostics lines; the name is a URL, too.
             shown = shown.encode("unicode_escape").decode("ascii")
@@ -190,13 +199,14 @@ def read_issue_files(
                 )
             )
             continue
-        unchanged = _unchanged(cache, shown, path)
+        # Taken before reading: a write after it must not go unseen.
+        identity = _identity(path) if linked or st is None else _identity_of(st)
+        unchanged = _unchanged(cache, shown, identity)
         if unchanged is not None:
             if keys_out is not None:
                 keys_out[shown] = unchanged[0]
             slots.append(unchanged[1])
             continue
-        identity = _identity(path)  # before reading: a write after it must not go unseen
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -226,13 +236,18 @@ def read_issue_files(
 def _identity(path: Path) -> tuple[int, int, int, int] | None:
     """A file's size, mtime, ctime and inode: any write changes at least one."""
     try:
-        st = path.stat()
+        return _identity_of(os.stat(path))
     except OSError:
         return None
+
+
+def _identity_of(st: os.stat_result) -> tuple[int, int, int, int]:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
-def _unchanged(cache: Store | None, shown: str, path: Path) -> tuple[str, ParsedIssue] | None:
+def _unchanged(
+    cache: Store | None, shown: str, identity: tuple[int, int, int, int] | None
+) -> tuple[str, ParsedIssue] | None:
     """The content key and parse of a file not written since the last build, if cached.
 
     Like the no-change check, this trusts the file system's stat, so a rebuild after
@@ -241,7 +256,7 @@ def _unchanged(cache: Store | None, shown: str, path: Path) -> tuple[str, Parsed
     if cache is None:
         return None
     recorded = cache.get(("stat", shown))
-    if recorded is None or recorded[0] is None or recorded[0] != _identity(path):
+    if recorded is None or recorded[0] is None or recorded[0] != identity:
         return None
     result = cache.get(recorded[1])
     if not isinstance(result, ParsedIssue):
