@@ -363,6 +363,10 @@ class PageReuse:
             }
         return _Keyed(group, tokens, self.site_key, pages)
 
+    def keep_hashed(self, out: str, content_hash: str) -> bool:
+        """Record `out`'s key as a hash of its bytes; True if its file can be kept."""
+        return self._keep_digest(out, content_hash)
+
     def _keep(self, out: str, tokens: list[str]) -> bool:
         return self._keep_digest(out, self._digest(tokens))
 

@@ -59,6 +59,7 @@ English titles, and a query downloads only the few small files it needs.
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import json
 import math
@@ -67,7 +68,7 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
@@ -593,6 +594,16 @@ class _Index:
     """Per link: its metadata row, as JSON (bytes: pickled and joined without re-encoding)."""
     postings: dict[str, _TermPostings]
     """Per term: its doc ids by field level."""
+    made: dict[str, str] = field(default_factory=dict)
+    """The token (a hash of the bytes) of each file `files` made last, by path."""
+    shards: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
+    """Per shard group (see `_group_of`): the files `files` made for it last, and its keys."""
+    members: dict[str, set[str]] = field(default_factory=dict)
+    """Per shard group: its terms."""
+    dirty: set[str] | None = None
+    """Terms whose lists changed since `files` last ran (None: every term)."""
+    dirty_chunks: set[int] | None = None
+    """Metadata chunks whose rows changed since `files` last ran (None: every chunk)."""
 
     @classmethod
     def of(cls, docs: Sequence[SearchDoc], keys: list[str], counts: list[int]) -> _Index:
@@ -641,24 +652,76 @@ class _Index:
                 p.splice(start, end, new_end, table.get(term, []))
                 for p, table in zip(postings, added, strict=True)
             )
+            members = self.members.setdefault(_group_of(term), set())
             if title.count or meta.count or text.count:
                 self.postings[term] = (title, meta, text)
+                members.add(term)
             else:
                 del self.postings[term]
+                members.discard(term)
+        if self.dirty is not None:
+            self.dirty |= touched
+        if self.dirty_chunks is not None:
+            # Rows from `start` on change: to `new_end` if no id moved, else all of them.
+            moved = new_end != end
+            last = max(len(self.rows), len(self.rows) + new_end - end) if moved else new_end
+            self.dirty_chunks.update(range(start // DOC_CHUNK, (last - 1) // DOC_CHUNK + 1))
         self.rows[start:end] = map(_row, docs)
 
-    def files(self) -> dict[str, bytes]:
-        """The index files, by path."""
-        entries = {
-            term: ",".join(p.text() for p in postings).rstrip(",")
-            for term, postings in self.postings.items()
-        }
-        files, keys = _shard_files(entries)
+    def files(self, keep: Callable[[str, str], bool] | None = None) -> dict[str, bytes | None]:
+        """The index files, by path; with `keep`, None for those the site has already.
+
+        `keep(path, token)` is told each file's token (a hash of its bytes) and says
+        whether the last build's file at `path`, of that token, is still in place
+        (see `PageReuse`). Only files whose terms or rows changed since the last call
+        are made and hashed again: an edit to one issue changes a few of thousands.
+        """
+        out: dict[str, bytes | None] = {}
+        made: dict[str, str] = {}
+
+        def kept(path: str, token: str) -> bool:
+            if keep is None or not keep(path, token):
+                return False
+            out[path], made[path] = None, token
+            return True
+
+        def add(path: str, data: bytes) -> None:
+            token = hashlib.blake2b(data, digest_size=16).hexdigest() if keep else ""
+            if not kept(path, token):
+                out[path], made[path] = data, token
+
+        def unchanged(paths: Iterable[str]) -> bool:
+            # Every file as the last call made it, and each still in place.
+            return all(path in self.made and kept(path, self.made[path]) for path in paths)
+
+        if self.dirty is None:
+            self.members = {}
+            for term in self.postings:
+                self.members.setdefault(_group_of(term), set()).add(term)
+            self.shards = {}
+        dirty = {_group_of(t) for t in self.dirty} if self.dirty is not None else set()
+        keys: list[str] = []
+        for group, terms in sorted(self.members.items()):
+            if not terms:
+                continue
+            known = self.shards.get(group)
+            if known is None or group in dirty or not unchanged(known[0]):
+                entries = {
+                    term: ",".join(p.text() for p in self.postings[term]).rstrip(",")
+                    for term in sorted(terms)
+                }
+                files, group_keys = _group_shards(group, entries)
+                for path, data in files.items():
+                    add(path, data)
+                known = self.shards[group] = (tuple(files), tuple(group_keys))
+            keys += known[1]
+        self.members = {group: terms for group, terms in self.members.items() if terms}
+        self.shards = {group: self.shards[group] for group in self.members}
         rows = self.rows
         for n, start in enumerate(range(0, len(rows), DOC_CHUNK)):
-            files[f"{INDEX_DIR}d/{n}.json"] = (
-                b"[" + b",".join(rows[start : start + DOC_CHUNK]) + b"]"
-            )
+            path = f"{INDEX_DIR}d/{n}.json"
+            if self.dirty_chunks is None or n in self.dirty_chunks or not unchanged([path]):
+                add(path, b"[" + b",".join(rows[start : start + DOC_CHUNK]) + b"]")
         manifest = {
             "version": FORMAT_VERSION,
             "docs": len(rows),
@@ -668,13 +731,16 @@ class _Index:
             "prefix_files": PREFIX_FILES,
             "max_tokens": MAX_QUERY_TOKENS,
         }
-        files[INDEX_DIR + "manifest.json"] = _json(manifest)
-        return dict(sorted(files.items()))
+        add(INDEX_DIR + "manifest.json", _json(manifest))
+        # Tokens are hashes only when asked for (`keep`); without, none is carried over.
+        self.made, self.dirty, self.dirty_chunks = made if keep else {}, set(), set()
+        return dict(sorted(out.items()))
 
 
 def build_search_index(docs: Sequence[SearchDoc]) -> dict[str, bytes]:
     """Index links (in index order, as `search_docs` gives them; id = position) into files."""
-    return _Index.of(docs, [], []).files()
+    files = _Index.of(docs, [], []).files()
+    return {path: data for path, data in files.items() if data is not None}  # all, without keep
 
 
 def digest_search_index(
@@ -683,13 +749,15 @@ def digest_search_index(
     issue_keys: Mapping[str, str],
     cache: Store | None = None,
     previous: Callable[[str], Issue | None] | None = None,
-) -> dict[str, bytes]:
+    keep: Callable[[str, str], bool] | None = None,
+) -> dict[str, bytes | None]:
     """The index of a digest's links, re-indexing only the issues changed since the cached build.
 
     `issue_keys` holds each issue file's content key by path (see `load_digest`); an
     issue is unchanged when its key is. `previous` finds the issue last read under a
     content key, if it is still known: the changed issues' old links, so that only
-    what changed in them is indexed again. The files are the same as a cold build's.
+    what changed in them is indexed again. The files are the same as a cold build's;
+    with `keep`, None marks those the site has already (see `_Index.files`).
     """
     issues = digest.issues[::-1]
     keys = [issue_keys.get(issue.path, "") for issue in issues]
@@ -721,38 +789,42 @@ def digest_search_index(
         index.replace(start, end, [doc for docs in docs_by_issue for doc in docs], old)
         index.keys = keys
         index.counts[head : len(index.counts) - tail] = map(len, docs_by_issue)
-    files = index.files()
+    files = index.files(keep)
     if cache is not None:
         cache.put("index", index)  # after files(): it makes the bitmaps the next build keeps
     return files
 
 
-def _shard_files(entries: dict[str, str]) -> tuple[dict[str, bytes], list[str]]:
-    """The shard files, by path, and the manifest's shard keys, from each term's postings."""
-    sizes = {t: len(t.encode()) + len(e) + 6 for t, e in entries.items()}
-    groups: dict[str, list[str]] = {}
-    for term in sorted(entries):
-        base = term[:1] if is_hangul(term) else term[:_LATIN_KEY_LEN]
-        groups.setdefault(base, []).append(term)
+def _group_of(term: str) -> str:
+    """The shard group of a term: its first syllable, or its first letters."""
+    return term[:1] if is_hangul(term) else term[:_LATIN_KEY_LEN]
 
+
+def _group_shards(group: str, entries: dict[str, str]) -> tuple[dict[str, bytes], list[str]]:
+    """One group's shard files, by path, and manifest keys, from its terms' postings.
+
+    A group's files depend on its own terms alone: `_Index.files` makes again only
+    the groups an edit touched.
+    """
+    sizes = {t: len(t.encode()) + len(e) + 6 for t, e in entries.items()}
+    terms = list(entries)
     files: dict[str, bytes] = {}
     keys: list[str] = []
 
-    def write_shard(key: str, bucket: int, buckets: int, terms: list[str]) -> None:
+    def write_shard(key: str, bucket: int, buckets: int, members: list[str]) -> None:
         path = INDEX_DIR + shard_file(key, bucket, buckets)
-        files[path] = _json({t: entries[t] for t in terms})
+        files[path] = _json({t: entries[t] for t in members})
 
-    for base, terms in groups.items():
-        if is_hangul(base):
-            split = _hangul_buckets(terms, sizes)
-            buckets = len(split)
-            keys.append(base if buckets == 1 else f"{base}:{buckets}")
-            for bucket, members in enumerate(split):
-                write_shard(base, bucket, buckets, members)
-        else:
-            for key, members in _latin_shards(terms, base, sizes).items():
-                keys.append(key)
-                write_shard(key, 0, 1, members)
+    if is_hangul(group):
+        split = _hangul_buckets(terms, sizes)
+        buckets = len(split)
+        keys.append(group if buckets == 1 else f"{group}:{buckets}")
+        for bucket, members in enumerate(split):
+            write_shard(group, bucket, buckets, members)
+    else:
+        for key, members in _latin_shards(terms, group, sizes).items():
+            keys.append(key)
+            write_shard(key, 0, 1, members)
     return files, keys
 
 

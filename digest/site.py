@@ -162,12 +162,13 @@ def iter_outputs(
             reuse.issue_keys if reuse is not None else {},
             store,
             previous,
+            reuse.keep_hashed if reuse is not None else None,
         )
         store.save()
         feeds = render_feeds(config, digest, renderer.groups, renderer, reuse)
         made: dict[str, bytes | None] = merge_outputs(feeds.items(), search.items())
-        # The feeds' keys, for the next build (this may run in another process).
-        return made, {p: reuse.keys[p] for p in feeds if reuse and p in reuse.keys}
+        # Their keys, for the next build (this may run in another process).
+        return made, {p: reuse.keys[p] for p in made if reuse and p in reuse.keys}
 
     cores = min(os.cpu_count() or 1, 8)
     # A big build on several cores: one process makes feeds and the search index while

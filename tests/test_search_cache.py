@@ -78,32 +78,62 @@ def with_links(issue: Issue, links: list[Link]) -> Issue:
     return dataclasses.replace(issue, sections=(section,))
 
 
+@dataclasses.dataclass
+class Live:
+    """The index files the last build left in the site, and their keys (as `PageReuse` has)."""
+
+    files: dict[str, bytes] = dataclasses.field(default_factory=dict)
+    keys: dict[str, str] = dataclasses.field(default_factory=dict)
+    made: set[str] = dataclasses.field(default_factory=set)
+    """What the last build gave bytes for (the others it said the site had)."""
+
+
 def cached_build(
-    folder: Path, issues: list[Issue], seen: dict[str, Issue] | None = None
+    folder: Path,
+    issues: list[Issue],
+    seen: dict[str, Issue] | None = None,
+    live: Live | None = None,
 ) -> dict[str, bytes]:
     """Index the digest through the store in `folder`, saving it as the site would.
 
     With `seen`, the issues indexed before are found by their content key, as the
-    site finds them in its parse cache.
+    site finds them in its parse cache. With `live`, files the site has already may
+    come back as None, as in a site build; they are taken from it, and it is updated.
     """
     keys = {issue.path: fingerprint(repr(issue)) for issue in issues}
     store = Store(folder, "search")
     previous = seen.get if seen is not None else None
-    files = digest_search_index(Digest(tuple(issues)), plain, keys, store, previous)
+    recorded: dict[str, str] = {}
+
+    def keep(path: str, token: str) -> bool:
+        recorded[path] = token
+        return live is not None and live.keys.get(path) == token and path in live.files
+
+    files = digest_search_index(Digest(tuple(issues)), plain, keys, store, previous, keep)
     store.save()
     if seen is not None:
         seen.update((keys[issue.path], issue) for issue in issues)
-    return files
+    assert live is not None or None not in files.values()
+    made = {path: data for path, data in files.items() if data is not None}
+    if live is None:
+        return made
+    live.files = {path: live.files[path] if data is None else data for path, data in files.items()}
+    live.keys, live.made = recorded, set(made)
+    return live.files
 
 
 def cold_build(issues: list[Issue]) -> dict[str, bytes]:
     return build_search_index(search_docs(Digest(tuple(issues)), plain))
 
 
+@pytest.mark.parametrize("with_live_site", [False, True])
 @pytest.mark.parametrize("knows_old_issues", [False, True])
-def test_cached_builds_match_cold_ones(tmp_path: Path, knows_old_issues: bool) -> None:
+def test_cached_builds_match_cold_ones(
+    tmp_path: Path, knows_old_issues: bool, with_live_site: bool
+) -> None:
     rng = random.Random(6)
     seen: dict[str, Issue] | None = {} if knows_old_issues else None
+    live = Live() if with_live_site else None
     issues = [make_issue(rng, n, rng.randint(15, 25)) for n in range(12, 0, -1)]  # newest first
 
     def edit_commentary(at: int) -> None:
@@ -119,26 +149,30 @@ def test_cached_builds_match_cold_ones(tmp_path: Path, knows_old_issues: bool) -
     def remove_link(at: int) -> None:
         issues[at] = with_links(issues[at], list(issues[at].sections[0].links[1:]))
 
-    assert cached_build(tmp_path, issues, seen) == cold_build(issues)  # no cache yet
-    assert cached_build(tmp_path, issues, seen) == cold_build(issues)  # nothing changed
+    assert cached_build(tmp_path, issues, seen, live) == cold_build(issues)  # no cache yet
+    assert cached_build(tmp_path, issues, seen, live) == cold_build(issues)  # nothing changed
     for change in (edit_commentary, add_link, remove_link):
         for at in (0, 7, len(issues) - 1):  # newest, an old one, the oldest
             change(at)
-            assert cached_build(tmp_path, issues, seen) == cold_build(issues), (change, at)
+            assert cached_build(tmp_path, issues, seen, live) == cold_build(issues), (change, at)
     issues.insert(0, make_issue(rng, 13, 20))  # a new issue
-    assert cached_build(tmp_path, issues, seen) == cold_build(issues)
+    assert cached_build(tmp_path, issues, seen, live) == cold_build(issues)
     del issues[5]  # an issue deleted
-    assert cached_build(tmp_path, issues, seen) == cold_build(issues)
+    assert cached_build(tmp_path, issues, seen, live) == cold_build(issues)
     issues[3:6] = [with_links(issue, []) for issue in issues[3:6]]  # issues emptied
-    assert cached_build(tmp_path, issues, seen) == cold_build(issues)
+    assert cached_build(tmp_path, issues, seen, live) == cold_build(issues)
 
 
 @pytest.mark.parametrize("knows_old_issues", [False, True])
 def test_random_edits_match_cold_builds(tmp_path: Path, knows_old_issues: bool) -> None:
     rng = random.Random(7)
     seen: dict[str, Issue] | None = {} if knows_old_issues else None
+    live = Live()
     issues = [make_issue(rng, n, rng.randint(5, 30)) for n in range(10, 0, -1)]
-    for _ in range(25):
+    for step in range(25):
+        if step % 5 == 4:  # the site lost some files: they are made again
+            for path in rng.sample(sorted(live.files), k=3):
+                del live.files[path]
         at = rng.randrange(len(issues))
         links = list(issues[at].sections[0].links)
         for _ in range(rng.randint(1, 3)):
@@ -152,7 +186,29 @@ def test_random_edits_match_cold_builds(tmp_path: Path, knows_old_issues: bool) 
             else:
                 links.insert(where, make_link(rng, f"x-{rng.randint(0, 10**9)}"))
         issues[at] = with_links(issues[at], links)
-        assert cached_build(tmp_path, issues, seen) == cold_build(issues)
+        assert cached_build(tmp_path, issues, seen, live) == cold_build(issues)
+
+
+def test_a_rebuild_makes_only_the_files_an_edit_changed(tmp_path: Path) -> None:
+    # The others are None ("the site has it"): neither made, hashed nor compared.
+    rng = random.Random(11)
+    live = Live()
+    issues = [make_issue(rng, n, 20) for n in range(40, 0, -1)]
+    before = cached_build(tmp_path, issues, {}, live)
+    assert live.made == set(before)  # a first build makes every file
+    assert cached_build(tmp_path, issues, {}, live) == before
+    assert live.made == set()  # nothing changed: nothing made
+    for at in (0, 20, 39):
+        links = list(issues[at].sections[0].links)
+        links[3] = dataclasses.replace(links[3], commentary=f"zebra{at} 모델")
+        issues[at] = with_links(issues[at], links)
+        old = dict(live.files)
+        new = cached_build(tmp_path, issues, {}, live)
+        assert new == cold_build(issues)
+        changed = {path for path in new if old.get(path) != new[path]}
+        assert changed <= live.made  # every changed file was made...
+        assert len(live.made) <= 2 * len(changed) + 2  # ...and few unchanged ones were
+        assert len(live.made) < len(new) // 4, at
 
 
 def test_an_edit_in_the_newest_issue_splices_only_its_terms() -> None:
