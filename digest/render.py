@@ -668,6 +668,9 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
             bytecode_cache=_TemplateCache(compiled),
+            # One environment per build: no template file's mtime checked for each of
+            # thousands of pages (and every page of a build from the same templates).
+            auto_reload=False,
         )
         self._urls = _SiteUrls(config.base_path, html=True)
         self.env.globals.update(
