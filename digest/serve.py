@@ -508,9 +508,11 @@ class DevServer:
                     # An empty batch every 200 ms tells us the watcher is live (see `serve`).
                     rust_timeout=200,
                     yield_on_timeout=True,
-                    # A batch ends after 20 ms without changes (watchfiles waits 50): an
-                    # editor's save is done in a few, and the editor waits for the rebuild.
-                    step=20,
+                    # A batch ends after 5 ms without changes (watchfiles waits 50): an
+                    # editor's save is a burst of writes and a rename, done in under a
+                    # millisecond, and the editor waits for the rebuild. A batch that a
+                    # slower tool splits (a checkout, say) only rebuilds once more.
+                    step=5,
                 ):
                     self.watching.set()
                     if changes:
