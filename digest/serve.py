@@ -9,6 +9,7 @@ errors over the page while the last good site stays served.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import mimetypes
@@ -33,6 +34,7 @@ from digest.assets import asset_dir
 from digest.cache import SaveLater
 from digest.config import load_config
 from digest.errors import ContentErrors, Diagnostic, OutputError, plural
+from digest.live import StatAhead
 from digest.load import display_path
 from digest.site import SITE_MARKER, build, collect_garbage
 
@@ -403,6 +405,8 @@ class DevServer:
         self.stop_event = threading.Event()
         self.watching = threading.Event()
         self.lock = threading.Lock()
+        self.stat_ahead: StatAhead | None = None
+        """Looks at the output folder's files while a rebuild works (see `StatAhead`)."""
 
     def rebuild(self) -> bool:
         """Build into the output folder; on failure keep the last good site and say why."""
@@ -427,7 +431,13 @@ class DevServer:
             base_path = config.base_path
             base_url = local_base_url(base_path, self.host, self.port)
             with later:
-                result = build(self.content, self.out, drafts=self.drafts, base_url=base_url)
+                result = build(
+                    self.content,
+                    self.out,
+                    drafts=self.drafts,
+                    base_url=base_url,
+                    stat_ahead=self.stat_ahead,
+                )
         except ContentErrors as exc:
             self.report(exc.diagnostics)
             errors = [d.format() for d in exc.diagnostics]
@@ -569,6 +579,9 @@ def serve(
     dev.host, dev.port = host, int(server.server_address[1])
     previous = _stop_on_sigterm()
     watcher = threading.Thread(target=dev.watch, name="digest-watch", daemon=True)
+    # Forked now, before the first build and the server's threads: a small process.
+    with contextlib.suppress(OSError):  # no helper: rebuilds look at the files themselves
+        dev.stat_ahead = StatAhead()
     try:
         # Watch before the first build, so an edit made while it runs is not missed; the
         # watcher starts slowly (it imports and sets up inotify), so wait until it is live.
@@ -589,6 +602,8 @@ def serve(
         server.server_close()
         if watcher.is_alive():
             watcher.join(timeout=2)
+        if dev.stat_ahead is not None:
+            dev.stat_ahead.close()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         if scratch is not None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from digest.assets import asset_dir, static_files
 from digest.cache import Store, cache_dir_for, fingerprint, save_now, tree_stats
 from digest.errors import ContentErrors, Diagnostic, OutputError
+from digest.live import FileStat, LiveFiles, StatAhead
 from digest.model import Digest, Issue, ParsedIssue
 from digest.streams import write_all
 
@@ -285,10 +286,12 @@ def build(
     base_url: str | None = None,
     use_cache: bool = True,
     progress: Callable[[int, int, str], None] | None = None,
+    stat_ahead: StatAhead | None = None,
 ) -> BuildResult:
     """Build the site from `content_dir` into `out_dir`; ContentErrors leave it untouched.
 
     `progress(step, steps, what)` is told how far the build has got, for a progress bar.
+    `stat_ahead` looks at the output folder's files meanwhile (see `StatAhead`).
     """
     report = progress or (lambda step, steps, what: None)
     start = time.perf_counter()
@@ -317,6 +320,11 @@ def build(
             last["kinds"],
             unchanged=True,
         )
+    # Pages of the last build are reused only if that build is what the folder holds.
+    same_folder = last is not None and _marker(out_dir) == last["marker"]
+    live = LiveFiles(
+        str(out_dir), stat_ahead, last["paths"] if same_folder and last is not None else ()
+    )
     from digest.config import load_config
     from digest.load import load_digest
 
@@ -342,9 +350,6 @@ def build(
     site_key = fingerprint(
         config, tree_stats(*_site_templates(content_dir), asset_dir("templates")), drafts
     )
-    # Pages of the last build are reused only if that build is what the folder holds.
-    same_folder = last is not None and _marker(out_dir) == last["marker"]
-    live = LiveFiles(out_dir)
     # Without a cache (--no-cache) there is no next build to key pages for.
     reuse = (
         PageReuse(
@@ -416,25 +421,6 @@ def build(
         links,
         kinds,
     )
-
-
-class LiveFiles:
-    """Which files the output folder holds, as page reuse asks; their stats for writing."""
-
-    def __init__(self, out_dir: Path) -> None:
-        self.root = str(out_dir)
-        self.stats: dict[str, os.stat_result] = {}
-
-    def exists(self, path: str) -> bool:
-        """True if `path` is a file in the output folder."""
-        try:
-            st = os.stat(f"{self.root}/{path}")
-        except OSError:
-            return False
-        if not stat.S_ISREG(st.st_mode):
-            return False
-        self.stats[path] = st
-        return True
 
 
 SPARE_NAME = "site-previous"
@@ -590,7 +576,7 @@ def write_outputs(
     out_dir: Path,
     spare: Spare | None = None,
     keep_old: Path | None = None,
-    live_stats: Mapping[str, os.stat_result] | None = None,
+    live_stats: Mapping[str, FileStat] | None = None,
 ) -> Written:
     """Write the whole site into a sibling folder, then swap it in by rename.
 
@@ -677,9 +663,7 @@ def write_outputs(
     return Written(sorted(written), frozenset(fresh))
 
 
-def _still_linked(
-    spare_file: str, live_file: str, live: os.stat_result | None, linked_by: int
-) -> bool:
+def _still_linked(spare_file: str, live_file: str, live: FileStat | None, linked_by: int) -> bool:
     """True when the spare's file, which the last build linked, is still the live file.
 
     The last build gave the live file its second name, the spare's, before it
@@ -689,11 +673,11 @@ def _still_linked(
     spare's file looked at, which on a big site saved a stat per kept file (a tenth
     of a rebuild).
     """
-    if live is not None and live.st_nlink == 2 and live.st_ctime_ns < linked_by:
+    if live is not None and live.nlink == 2 and live.ctime_ns < linked_by:
         return True
     try:
         return os.stat(spare_file).st_ino == (
-            os.stat(live_file).st_ino if live is None else live.st_ino
+            os.stat(live_file).st_ino if live is None else live.ino
         )
     except OSError:
         return False
@@ -805,7 +789,7 @@ def _remove(root: Path, path: str) -> None:
         parent = parent.parent
 
 
-def _same_bytes(path: str, data: bytes) -> os.stat_result | None:
+def _same_bytes(path: str, data: bytes) -> FileStat | None:
     """The stat of file `path` if it holds `data`, else None."""
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -823,7 +807,7 @@ def _same_bytes(path: str, data: bytes) -> os.stat_result | None:
                 return None
             chunks.append(chunk)
             left -= len(chunk)
-        return st if b"".join(chunks) == data else None
+        return FileStat.of(st) if b"".join(chunks) == data else None
     except OSError:
         return None
     finally:

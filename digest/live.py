@@ -1,0 +1,146 @@
+"""What the output folder holds: its files' stats, taken as page reuse asks or ahead.
+
+A rebuild keeps thousands of pages as they are, and checks each one's file first
+(a stat: 20-30 ms of a 1,000-issue rebuild). `digest serve` has a core to spare
+while it rebuilds, so a small helper process takes those stats while the build
+loads and keys its pages (see `StatAhead`).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class FileStat:
+    """What writing needs to know of a live file: its inode, names and last inode change."""
+
+    ino: int
+    nlink: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> FileStat:
+        """The parts of a stat that matter here."""
+        return cls(st.st_ino, st.st_nlink, st.st_ctime_ns)
+
+
+def _stat_files(root: str, paths: Sequence[str]) -> list[tuple[int, int, int] | None]:
+    """Per path under `root`: (inode, names, ctime) of a regular file, else None."""
+    out: list[tuple[int, int, int] | None] = []
+    for path in paths:
+        try:
+            st = os.stat(f"{root}/{path}")
+        except OSError:
+            out.append(None)
+            continue
+        out.append((st.st_ino, st.st_nlink, st.st_ctime_ns) if stat.S_ISREG(st.st_mode) else None)
+    return out
+
+
+class LiveFiles:
+    """Which files the output folder holds, as page reuse asks; their stats for writing."""
+
+    def __init__(
+        self, root: str, ahead: StatAhead | None = None, expected: Sequence[str] = ()
+    ) -> None:
+        self.root = root
+        self.stats: dict[str, FileStat] = {}
+        """The stats of the files found, for `write_outputs`."""
+        self._ahead = ahead if ahead is not None and expected else None
+        self._expected = expected
+        self._known: dict[str, FileStat | None] | None = None
+        if self._ahead is not None:
+            self._ahead.ask(root, expected)
+
+    def exists(self, path: str) -> bool:
+        """True if `path` is a file in the output folder."""
+        if self._ahead is not None and self._known is None:
+            self._known = self._answers(self._ahead)
+        found = self._known.get(path, _UNKNOWN) if self._known is not None else _UNKNOWN
+        if found is _UNKNOWN:
+            try:
+                st = os.stat(f"{self.root}/{path}")
+            except OSError:
+                return False
+            found = FileStat.of(st) if stat.S_ISREG(st.st_mode) else None
+        if not isinstance(found, FileStat):
+            return False
+        self.stats[path] = found
+        return True
+
+    def _answers(self, ahead: StatAhead) -> dict[str, FileStat | None]:
+        answers = ahead.answer()
+        if answers is None or len(answers) != len(self._expected):
+            return {}  # the helper is gone: every file is looked at here
+        return {
+            path: FileStat(*ids) if ids is not None else None
+            for path, ids in zip(self._expected, answers, strict=True)
+        }
+
+
+_UNKNOWN: Any = object()
+"""Not among the files asked about ahead."""
+
+
+class StatAhead:
+    """A helper process that stats output files while this one builds.
+
+    `digest serve` starts it once, before its first build: forking the server later,
+    with a large site in memory, costs more than the stats save. Each rebuild asks
+    about the files the last one wrote and reads the answers when it first needs one;
+    the stats are as fresh as those the build would take itself (after it started).
+    """
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_answer_loop, args=(child,), daemon=True)
+        self._process.start()
+        child.close()
+        self._asked = False
+
+    def ask(self, root: str, paths: Sequence[str]) -> None:
+        """Have the files `paths` under `root` looked at (the answers come in that order)."""
+        try:
+            # An answer a build asked for but did not read (it found nothing changed,
+            # or failed) is read first: the helper may be waiting to send it.
+            self.answer()
+            self._conn.send((root, list(paths)))
+            self._asked = True
+        except (OSError, ValueError):
+            pass  # the helper is gone: `answer` says so
+
+    def answer(self) -> list[tuple[int, int, int] | None] | None:
+        """The answers to the question asked last; None if none is due or the helper is gone."""
+        if not self._asked:
+            return None
+        self._asked = False
+        try:
+            answers: list[tuple[int, int, int] | None] = self._conn.recv()
+        except (OSError, EOFError, ValueError):
+            return None
+        return answers
+
+    def close(self) -> None:
+        """Stop the helper."""
+        self._conn.close()
+        self._process.join(timeout=2)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+
+
+def _answer_loop(conn: Any) -> None:
+    while True:
+        try:
+            root, paths = conn.recv()
+        except (EOFError, OSError):
+            return
+        conn.send(_stat_files(root, paths))
