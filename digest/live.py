@@ -54,12 +54,15 @@ class LiveFiles:
         self._ahead = ahead if ahead is not None and expected else None
         self._expected = expected
         self._known: dict[str, FileStat | None] | None = None
+        self._pid = os.getpid()
         if self._ahead is not None:
             self._ahead.ask(root, expected)
 
     def exists(self, path: str) -> bool:
         """True if `path` is a file in the output folder."""
-        if self._ahead is not None and self._known is None:
+        if self._ahead is not None and self._known is None and os.getpid() == self._pid:
+            # Only the process that asked reads the answer (a build's forked workers
+            # look themselves): one read by a fork would leave this one waiting.
             self._known = self._answers(self._ahead)
         found = self._known.get(path, _UNKNOWN) if self._known is not None else _UNKNOWN
         if found is _UNKNOWN:

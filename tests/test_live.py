@@ -56,6 +56,24 @@ def test_an_answer_never_read_does_not_block_the_next(tmp_path: Path, ahead: Sta
     assert answers(live, expected) == answers(LiveFiles(str(tmp_path)), expected)
 
 
+def test_a_forked_worker_leaves_the_answer_to_the_process_that_asked(
+    tmp_path: Path, ahead: StatAhead
+) -> None:
+    # The feeds-and-search process of a big build is forked while the answer may be
+    # unread: if it read it, the build (and the next one's question) would wait forever.
+    import multiprocessing
+
+    expected = folder(tmp_path)
+    live = LiveFiles(str(tmp_path), ahead, expected)
+    context = multiprocessing.get_context("fork")
+    child = context.Process(target=lambda: os._exit(0 if live.exists("a/index.html") else 1))
+    child.start()
+    child.join(timeout=30)
+    assert child.exitcode == 0
+    assert ahead._conn.poll(10)  # the answer is still there for this process
+    assert answers(live, expected) == answers(LiveFiles(str(tmp_path)), expected)
+
+
 def test_without_its_helper_a_build_looks_itself(tmp_path: Path) -> None:
     expected = folder(tmp_path)
     helper = StatAhead()
