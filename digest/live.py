@@ -29,17 +29,13 @@ class FileStat:
         return cls(st.st_ino, st.st_nlink, st.st_ctime_ns)
 
 
-def _stat_files(root: str, paths: Sequence[str]) -> list[tuple[int, int, int] | None]:
-    """Per path under `root`: (inode, names, ctime) of a regular file, else None."""
-    out: list[tuple[int, int, int] | None] = []
-    for path in paths:
-        try:
-            st = os.stat(f"{root}/{path}")
-        except OSError:
-            out.append(None)
-            continue
-        out.append((st.st_ino, st.st_nlink, st.st_ctime_ns) if stat.S_ISREG(st.st_mode) else None)
-    return out
+def _ids(root: str, path: str) -> tuple[int, int, int] | None:
+    """(inode, names, ctime) of the regular file `path` under `root`; None if none is there."""
+    try:
+        st = os.stat(f"{root}/{path}")
+    except OSError:
+        return None
+    return (st.st_ino, st.st_nlink, st.st_ctime_ns) if stat.S_ISREG(st.st_mode) else None
 
 
 class LiveFiles:
@@ -66,11 +62,8 @@ class LiveFiles:
             self._known = self._answers(self._ahead)
         found = self._known.get(path, _UNKNOWN) if self._known is not None else _UNKNOWN
         if found is _UNKNOWN:
-            try:
-                st = os.stat(f"{self.root}/{path}")
-            except OSError:
-                return False
-            found = FileStat.of(st) if stat.S_ISREG(st.st_mode) else None
+            ids = _ids(self.root, path)
+            found = FileStat(*ids) if ids is not None else None
         if not isinstance(found, FileStat):
             return False
         self.stats[path] = found
@@ -146,4 +139,4 @@ def _answer_loop(conn: Any) -> None:
             root, paths = conn.recv()
         except (EOFError, OSError):
             return
-        conn.send(_stat_files(root, paths))
+        conn.send([_ids(root, path) for path in paths])

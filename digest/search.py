@@ -47,8 +47,10 @@ English titles, and a query downloads only the few small files it needs.
   text in pieces of `PIECE_RUNS` runs. Ids are positions, so an edit shifts
   every later id, but gaps between shifted ids stay the same: only the issues
   whose file changed are indexed again, and only the lists that hold ids at
-  or after the change decode and encode the pieces around it. The files
-  equal a cold build's.
+  or after the change decode and encode the pieces around it. Only the shard
+  groups and metadata chunks whose lists or rows changed are written out and
+  hashed again; the rest the site keeps as they are. The files equal a cold
+  build's.
 - Measured (`python bench/search_bench.py --issues 1000`: 30,000 synthetic
   links, 8.0 MB index in 3,112 files): the first query for 모델, 러닝,
   transf or 추천시스템 downloads 29-91 KB (raw; about half gzipped), an
