@@ -580,7 +580,7 @@ def serve(
     previous = _stop_on_sigterm()
     watcher = threading.Thread(target=dev.watch, name="digest-watch", daemon=True)
     # Forked now, before the first build and the server's threads: a small process.
-    with contextlib.suppress(OSError):  # no helper: rebuilds look at the files themselves
+    with contextlib.suppress(OSError, ValueError):  # no fork here: rebuilds look themselves
         dev.stat_ahead = StatAhead()
     try:
         # Watch before the first build, so an edit made while it runs is not missed; the
