@@ -385,6 +385,12 @@ def _print_plain(diagnostics: Sequence[Diagnostic]) -> None:
         print(d.format(), file=sys.stderr)
 
 
+IDLE_SECONDS = 1.0
+"""Quiet time after a rebuild before the server collects garbage."""
+COLLECT_EVERY = 10
+"""Rebuilds after which garbage is collected even if the editor never paused."""
+
+
 class DevServer:
     """Builds, serves and rebuilds one content folder."""
 
@@ -407,9 +413,14 @@ class DevServer:
         self.lock = threading.Lock()
         self.stat_ahead: StatAhead | None = None
         """Looks at the output folder's files while a rebuild works (see `StatAhead`)."""
+        self._collector: threading.Timer | None = None
+        self._uncollected = 0
+        """Rebuilds since garbage was last collected."""
 
     def rebuild(self) -> bool:
         """Build into the output folder; on failure keep the last good site and say why."""
+        if self._collector is not None:
+            self._collector.cancel()  # the editor is at work: not idle yet
         # One build at a time: two would race for the same scratch folder.
         with self.lock:
             later = SaveLater()
@@ -417,10 +428,37 @@ class DevServer:
                 return self._rebuild(later)
             finally:
                 # The page is reloading (or showing the errors) now: meanwhile the
-                # cache is written, failed builds' too (their Markdown, say), and what
-                # the build left is collected.
+                # cache is written, failed builds' too (their Markdown, say).
                 later.flush()
-                collect_garbage()
+                self._uncollected += 1
+                if self._uncollected >= COLLECT_EVERY:
+                    self._collect()
+                else:
+                    self._collector = threading.Timer(IDLE_SECONDS, self.collect_when_idle)
+                    self._collector.daemon = True
+                    self._collector.start()
+
+    def close(self) -> None:
+        """Stop the helpers: the pending collection, the stat helper."""
+        if self._collector is not None:
+            self._collector.cancel()
+        if self.stat_ahead is not None:
+            self.stat_ahead.close()
+
+    def collect_when_idle(self) -> None:
+        """Collect what the rebuilds left, unless one is running (it will call this again)."""
+        if self.lock.acquire(blocking=False):
+            try:
+                self._collect()
+            finally:
+                self.lock.release()
+
+    def _collect(self) -> None:
+        # A full collection walks the whole site in memory (0.7 s at 5,000 issues):
+        # done once the editor pauses, so that saves in quick succession do not wait
+        # for it, and at least every few rebuilds, so that memory stays bounded.
+        collect_garbage()
+        self._uncollected = 0
 
     def _rebuild(self, later: SaveLater) -> bool:
         start = time.perf_counter()
@@ -602,8 +640,7 @@ def serve(
         server.server_close()
         if watcher.is_alive():
             watcher.join(timeout=2)
-        if dev.stat_ahead is not None:
-            dev.stat_ahead.close()
+        dev.close()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         if scratch is not None:

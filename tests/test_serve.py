@@ -502,3 +502,31 @@ def test_watches_content_templates_and_static(tmp_path: Path) -> None:
         asset_dir("static").resolve(),
         (tmp_path / "templates").resolve(),
     ]
+
+
+def test_garbage_is_collected_when_the_editor_pauses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A full collection walks the whole site in memory (0.7 s at 5,000 issues): saves in
+    # quick succession must not wait for it, yet it must happen.
+    import digest.serve as serve
+
+    collections: list[int] = []
+    monkeypatch.setattr(serve, "collect_garbage", lambda: collections.append(1))
+    monkeypatch.setattr(serve, "IDLE_SECONDS", 60.0)  # the test says when the pause is
+    dev = serve.DevServer(copy_content(tmp_path / "content"), tmp_path / "site", False, print)
+    try:
+        assert dev.rebuild()
+        assert collections == []  # not right after the rebuild
+        with dev.lock:  # a rebuild is running: it will ask again when done
+            dev.collect_when_idle()
+        assert collections == []
+        dev.collect_when_idle()  # the pause
+        assert collections == [1]
+        for _ in range(serve.COLLECT_EVERY - 1):
+            assert dev.rebuild()
+        assert collections == [1]
+        assert dev.rebuild()  # never a pause: collected every few rebuilds all the same
+        assert collections == [1, 1]
+    finally:
+        dev.close()
