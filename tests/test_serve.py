@@ -517,6 +517,11 @@ def test_garbage_is_collected_when_the_editor_pauses(
     dev = serve.DevServer(copy_content(tmp_path / "content"), tmp_path / "site", False, print)
     try:
         assert dev.rebuild()
+        assert dev.rebuild()
+        assert collections == [1, 1]  # quick collections: right after each rebuild
+        monkeypatch.setattr(serve, "LONG_COLLECTION", 0.0)  # as if each took long
+        collections.clear()
+        assert dev.rebuild()
         assert collections == []  # not right after the rebuild
         with dev.lock:  # a rebuild is running: it will ask again when done
             dev.collect_when_idle()
