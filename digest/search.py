@@ -688,7 +688,10 @@ class _Index:
             return True
 
         def add(path: str, data: bytes) -> None:
-            token = hashlib.blake2b(data, digest_size=16).hexdigest() if keep else ""
+            if keep is None:
+                out[path] = data  # nothing to compare with: no token either
+                return
+            token = hashlib.blake2b(data, digest_size=16).hexdigest()
             if not kept(path, token):
                 out[path], made[path] = data, token
 
@@ -734,8 +737,7 @@ class _Index:
             "max_tokens": MAX_QUERY_TOKENS,
         }
         add(INDEX_DIR + "manifest.json", _json(manifest))
-        # Tokens are hashes only when asked for (`keep`); without, none is carried over.
-        self.made, self.dirty, self.dirty_chunks = made if keep else {}, set(), set()
+        self.made, self.dirty, self.dirty_chunks = made, set(), set()
         return dict(sorted(out.items()))
 
 

@@ -306,7 +306,9 @@ def build(
         str(out_dir.absolute()),
     )
     last = state.get("last")
-    if last is not None and last["inputs"] == inputs and _marker(out_dir) == last["marker"]:
+    # The last build's pages are reused only if that build is what the folder holds.
+    same_folder = last is not None and _marker(out_dir) == last["marker"]
+    if same_folder and last is not None and last["inputs"] == inputs:
         # Nothing that the site is made from changed since the last build, which is
         # still in place: the editor's no-op rebuild costs a few stat calls.
         state.save(prune=False)
@@ -320,8 +322,6 @@ def build(
             last["kinds"],
             unchanged=True,
         )
-    # Pages of the last build are reused only if that build is what the folder holds.
-    same_folder = last is not None and _marker(out_dir) == last["marker"]
     live = LiveFiles(
         str(out_dir), stat_ahead, last["paths"] if same_folder and last is not None else ()
     )

@@ -18,6 +18,15 @@ from .conftest import copy_content
 from .test_cache import files
 
 
+def with_template(root: Path, name: str, text: str) -> tuple[Path, Path]:
+    """A content folder under `root`, and the site template `name` (with `text`) beside it."""
+    content = copy_content(root / "content")
+    templates = root / "templates"
+    templates.mkdir()
+    (templates / name).write_text(text)
+    return content, templates / name
+
+
 def test_workers_render_the_same_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     content = copy_content(tmp_path / "content")
     build(content, tmp_path / "one", use_cache=False)  # few pages: rendered in this process
@@ -39,11 +48,10 @@ def test_workers_render_the_same_site(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_a_template_error_in_a_worker_is_located(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    content = copy_content(tmp_path / "content")
-    templates = tmp_path / "templates"
-    templates.mkdir()
-    (templates / "issue.html").write_text(
-        "{% extends 'base.html' %}{% block main %}\n\n{{ nope() }}{% endblock %}"
+    content, template = with_template(
+        tmp_path,
+        "issue.html",
+        "{% extends 'base.html' %}{% block main %}\n\n{{ nope() }}{% endblock %}",
     )
     monkeypatch.setattr(render, "PARALLEL_PAGES", 1)
     monkeypatch.setattr("os.cpu_count", lambda: 2)
@@ -51,7 +59,7 @@ def test_a_template_error_in_a_worker_is_located(
         build(content, tmp_path / "out", use_cache=False)
     assert isinstance(caught.value, render.TemplateFailed)
     diagnostic = template_error(caught.value)
-    assert (diagnostic.path, diagnostic.line) == (str(templates / "issue.html"), 3)
+    assert (diagnostic.path, diagnostic.line) == (str(template), 3)
     assert "'nope' is undefined" in diagnostic.message
     assert not (tmp_path / "out").exists()
 
@@ -141,10 +149,9 @@ def test_templates_compile_while_issues_parse_and_errors_still_show_where_used(
 ) -> None:
     from digest import load
 
-    content = copy_content(tmp_path / "content")
-    templates = tmp_path / "templates"
-    templates.mkdir()
-    (templates / "group.html").write_text("{% extends 'base.html' %}\n{% block main %}{% if %}")
+    content, template = with_template(
+        tmp_path, "group.html", "{% extends 'base.html' %}\n{% block main %}{% if %}"
+    )
     calls: list[int] = []
     real = render.compile_templates
 
@@ -162,4 +169,4 @@ def test_templates_compile_while_issues_parse_and_errors_still_show_where_used(
     # Called once, while the workers parsed; it compiled all but the broken template.
     assert calls == [0, len(render.PAGE_TEMPLATES) - 1]
     diagnostic = template_error(caught.value)
-    assert (diagnostic.path, diagnostic.line) == (str(templates / "group.html"), 2)
+    assert (diagnostic.path, diagnostic.line) == (str(template), 2)
