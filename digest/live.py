@@ -42,9 +42,15 @@ class LiveFiles:
     """Which files the output folder holds, as page reuse asks; their stats for writing."""
 
     def __init__(
-        self, root: str, ahead: StatAhead | None = None, expected: Sequence[str] = ()
+        self,
+        root: str,
+        ahead: StatAhead | None = None,
+        expected: Sequence[str] = (),
+        changed_after: int | None = None,
     ) -> None:
         self.root = root
+        self.changed_after = changed_after
+        """When the last build finished: a file changed later is not that build's (None: any)."""
         self.stats: dict[str, FileStat] = {}
         """The stats of the files found, for `write_outputs`."""
         self._ahead = ahead if ahead is not None and expected else None
@@ -55,7 +61,7 @@ class LiveFiles:
             self._ahead.ask(root, expected)
 
     def exists(self, path: str) -> bool:
-        """True if `path` is a file in the output folder."""
+        """True if `path` is a file in the output folder, as the last build left it."""
         if self._ahead is not None and self._known is None and os.getpid() == self._pid:
             # Only the process that asked reads the answer (a build's forked workers
             # look themselves): one read by a fork would leave this one waiting.
@@ -66,6 +72,8 @@ class LiveFiles:
             found = FileStat(*ids) if ids is not None else None
         if not isinstance(found, FileStat):
             return False
+        if self.changed_after is not None and found.ctime_ns > self.changed_after:
+            return False  # edited or replaced by hand: made again, as a cold build would
         self.stats[path] = found
         return True
 

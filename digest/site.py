@@ -308,9 +308,16 @@ def build(
     last = state.get("last")
     # The last build's pages are reused only if that build is what the folder holds.
     same_folder = last is not None and _marker(out_dir) == last["marker"]
-    if same_folder and last is not None and last["inputs"] == inputs:
+    # When the last build finished: a file of its site changed later was changed by hand.
+    finished = last["marker"][2] if same_folder and last is not None else None
+    if (
+        same_folder
+        and last is not None
+        and last["inputs"] == inputs
+        and _untouched(str(out_dir.absolute()), last["paths"], last["marker"][2])
+    ):
         # Nothing that the site is made from changed since the last build, which is
-        # still in place: the editor's no-op rebuild costs a few stat calls.
+        # still in place as it left it: the editor's no-op rebuild costs a few stats.
         state.save(prune=False)
         return BuildResult(
             None,
@@ -323,7 +330,10 @@ def build(
             unchanged=True,
         )
     live = LiveFiles(
-        str(out_dir), stat_ahead, last["paths"] if same_folder and last is not None else ()
+        str(out_dir),
+        stat_ahead,
+        last["paths"] if same_folder and last is not None else (),
+        changed_after=finished,
     )
     from digest.config import load_config
     from digest.load import load_digest
@@ -489,6 +499,23 @@ def count_kinds(paths: Iterable[str]) -> dict[str, int]:
         else:
             counts["assets"] += 1
     return counts
+
+
+def _untouched(root: str, paths: Iterable[str], finished: int) -> bool:
+    """True if each of `paths` under `root` is a file that nothing changed after `finished`.
+
+    Writing, renaming, linking or removing a file sets its ctime to now, and nothing
+    can set it back: a file deleted, replaced or edited by hand since the last build
+    ended fails this, and the build then makes the site again instead of keeping it.
+    """
+    for path in paths:
+        try:
+            st = os.lstat(f"{root}/{path}")
+        except OSError:
+            return False
+        if st.st_ctime_ns > finished or not stat.S_ISREG(st.st_mode):
+            return False
+    return True
 
 
 def _marker(out_dir: Path) -> tuple[int, int, int] | None:
@@ -657,6 +684,9 @@ def write_outputs(
                 shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.rename(out_dir)
+        # The marker's mtime says when the site was finished (see `_untouched`): after
+        # the removal of the replaced site, which changed the ctimes of files it shared.
+        os.utime(out_dir / SITE_MARKER)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -136,6 +136,51 @@ def test_a_deleted_output_is_rebuilt(tmp_path: Path) -> None:
     assert files(out) == expected
 
 
+def tamper(out: Path, how: str) -> None:
+    """Change the output folder by hand, as a person or a deploy script might."""
+    # The clock behind ctimes ticks coarsely: let it move past the build's end.
+    time.sleep(0.05)
+    page = out / "issues" / "2022-11" / "index.html"
+    if how == "delete":
+        page.unlink()
+        (out / "feed.json").unlink()
+    elif how == "edit":
+        with page.open("ab") as f:
+            f.write(b"<!-- edited by hand -->")
+    elif how == "replace":
+        # Same size, other bytes, a new inode put in place by rename.
+        other = out / "replacement"
+        other.write_bytes(b"x" * page.stat().st_size)
+        other.replace(page)
+    else:
+        shutil.rmtree(out / "tags")
+
+
+@pytest.mark.parametrize("how", ["delete", "edit", "replace", "folder"])
+@pytest.mark.parametrize("content_change", [False, True])
+def test_output_changed_by_hand_is_made_again(
+    tmp_path: Path, how: str, content_change: bool
+) -> None:
+    # A cached build must equal a cold one whatever happened to the output folder:
+    # neither the no-change check nor page reuse may keep a file changed by hand.
+    content, out = built_site(tmp_path)
+    if content_change:
+        edit_issue(content)
+        build(content, out)  # from here a spare site is kept and brought up to date
+    tamper(out, how)
+    if content_change:
+        add_issue(content)  # touches neither the tampered page nor the feed's JSON
+    result = build(content, out)
+    assert not result.unchanged
+    cold_content = make_site(tmp_path / "cold")
+    if content_change:
+        edit_issue(cold_content)
+        add_issue(cold_content)
+    build(cold_content, tmp_path / "cold" / "_site", use_cache=False)
+    assert files(out) == files(tmp_path / "cold" / "_site")
+    assert build(content, out).unchanged  # and the next build trusts the site again
+
+
 def test_corrupt_cache_is_a_miss_not_an_error(tmp_path: Path) -> None:
     content, out = built_site(tmp_path)
     expected = files(out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,6 +73,22 @@ def test_a_forked_worker_leaves_the_answer_to_the_process_that_asked(
     assert child.exitcode == 0
     assert ahead._conn.poll(10)  # the answer is still there for this process
     assert answers(live, expected) == answers(LiveFiles(str(tmp_path)), expected)
+
+
+def test_a_file_changed_after_the_last_build_is_not_that_builds(
+    tmp_path: Path, ahead: StatAhead
+) -> None:
+    expected = folder(tmp_path)
+    finished = os.stat(tmp_path / "a" / "b" / "index.html").st_ctime_ns
+    time.sleep(0.05)  # the clock behind ctimes ticks coarsely
+    with (tmp_path / "a" / "index.html").open("a") as f:
+        f.write("edited by hand")  # a/index.html and linked.html: one file, two names
+    for live in (
+        LiveFiles(str(tmp_path), changed_after=finished),
+        LiveFiles(str(tmp_path), ahead, expected, changed_after=finished),
+    ):
+        assert [live.exists(p) for p in expected] == [False, True, False, False, False]
+        assert list(live.stats) == ["a/b/index.html"]
 
 
 def test_without_its_helper_a_build_looks_itself(tmp_path: Path) -> None:
