@@ -309,12 +309,12 @@ def build(
     # The last build's pages are reused only if that build is what the folder holds.
     same_folder = last is not None and _marker(out_dir) == last["marker"]
     # When the last build finished: a file of its site changed later was changed by hand.
-    finished = last["marker"][2] if same_folder and last is not None else None
+    finished: int | None = last["marker"][2] if same_folder and last is not None else None
     if (
-        same_folder
+        finished is not None
         and last is not None
         and last["inputs"] == inputs
-        and _untouched(str(out_dir.absolute()), last["paths"], last["marker"][2])
+        and _untouched(str(out_dir.absolute()), last["paths"], finished)
     ):
         # Nothing that the site is made from changed since the last build, which is
         # still in place as it left it: the editor's no-op rebuild costs a few stats.
