@@ -502,18 +502,31 @@ def count_kinds(paths: Iterable[str]) -> dict[str, int]:
 
 
 def _untouched(root: str, paths: Iterable[str], finished: int) -> bool:
-    """True if each of `paths` under `root` is a file that nothing changed after `finished`.
+    """True if `root` holds the files `paths` and their folders as they were at `finished`.
 
-    Writing, renaming, linking or removing a file sets its ctime to now, and nothing
-    can set it back: a file deleted, replaced or edited by hand since the last build
-    ended fails this, and the build then makes the site again instead of keeping it.
+    Writing, renaming, linking or removing a file sets its ctime to now, and adding or
+    removing a name sets its folder's; nothing can set either back. A file deleted,
+    replaced, edited or added by hand since the last build ended fails this, and the
+    build then makes the site again instead of keeping it.
     """
+    folders = {""}
     for path in paths:
         try:
             st = os.lstat(f"{root}/{path}")
         except OSError:
             return False
         if st.st_ctime_ns > finished or not stat.S_ISREG(st.st_mode):
+            return False
+        folder = path.rpartition("/")[0]
+        while folder not in folders:
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+    for folder in folders:
+        try:
+            st = os.lstat(f"{root}/{folder}" if folder else root)
+        except OSError:
+            return False
+        if st.st_ctime_ns > finished:
             return False
     return True
 

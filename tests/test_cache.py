@@ -152,11 +152,13 @@ def tamper(out: Path, how: str) -> None:
         other = out / "replacement"
         other.write_bytes(b"x" * page.stat().st_size)
         other.replace(page)
+    elif how == "add":
+        (out / "tags" / "extra.html").write_text("not made by digest")
     else:
         shutil.rmtree(out / "tags")
 
 
-@pytest.mark.parametrize("how", ["delete", "edit", "replace", "folder"])
+@pytest.mark.parametrize("how", ["delete", "edit", "replace", "add", "folder"])
 @pytest.mark.parametrize("content_change", [False, True])
 def test_output_changed_by_hand_is_made_again(
     tmp_path: Path, how: str, content_change: bool
