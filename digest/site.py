@@ -317,7 +317,7 @@ def build(
         and _untouched(str(out_dir.absolute()), last["paths"], finished)
     ):
         # Nothing that the site is made from changed since the last build, which is
-        # still in place as it left it: the editor's no-op rebuild costs a few stats.
+        # still in place as it left it: the editor's no-op rebuild costs a stat a file.
         state.save(prune=False)
         return BuildResult(
             None,

@@ -171,7 +171,7 @@ def test_output_changed_by_hand_is_made_again(
         build(content, out)  # from here a spare site is kept and brought up to date
     tamper(out, how)
     if content_change:
-        add_issue(content)  # touches neither the tampered page nor the feed's JSON
+        add_issue(content)  # a newer issue: the tampered (oldest) issue page stays as it is
     result = build(content, out)
     assert not result.unchanged
     cold_content = make_site(tmp_path / "cold")
