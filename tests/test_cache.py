@@ -183,6 +183,25 @@ def test_output_changed_by_hand_is_made_again(
     assert build(content, out).unchanged  # and the next build trusts the site again
 
 
+def test_removing_the_replaced_site_does_not_look_like_a_hand_edit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # When the replaced site cannot be kept as the spare (the cache on another disk),
+    # it is removed, which changes the ctimes of the files it shared with the new one:
+    # the next build must still find nothing changed, and reuse every page.
+    import digest.site
+
+    monkeypatch.setattr(digest.site, "_claim", lambda source, target: False)
+    content, out = built_site(tmp_path)
+    edit_issue(content)
+    build(content, out)
+    assert build(content, out).unchanged
+    rendered = rendered_pages(monkeypatch)
+    add_issue(content)
+    build(content, out)
+    assert "issues/2022-11/" not in rendered
+
+
 def test_corrupt_cache_is_a_miss_not_an_error(tmp_path: Path) -> None:
     content, out = built_site(tmp_path)
     expected = files(out)
