@@ -4,6 +4,11 @@ A rebuild keeps thousands of pages as they are, and checks each one's file first
 (a stat: 20-30 ms of a 1,000-issue rebuild). `digest serve` has a core to spare
 while it rebuilds, so a small helper process takes those stats while the build
 loads and keys its pages (see `StatAhead`).
+
+A file is the last build's only if nothing changed it after that build finished:
+writing, renaming, linking or removing a file sets its ctime to now, adding or
+removing a name sets its folder's, and nothing can set either back. So a page
+deleted, replaced, edited or added by hand is made again, as a cold build would.
 """
 
 from __future__ import annotations
@@ -30,12 +35,35 @@ class FileStat:
 
 
 def _ids(root: str, path: str) -> tuple[int, int, int] | None:
-    """(inode, names, ctime) of the regular file `path` under `root`; None if none is there."""
+    """(inode, names, ctime) of the regular file `path` under `root`; None if none is there.
+
+    A symlink is not a file of the site (a build never makes one): not followed.
+    """
     try:
-        st = os.stat(f"{root}/{path}")
+        st = os.lstat(f"{root}/{path}")
     except OSError:
         return None
     return (st.st_ino, st.st_nlink, st.st_ctime_ns) if stat.S_ISREG(st.st_mode) else None
+
+
+def untouched(root: str, paths: Sequence[str], finished: int) -> bool:
+    """True if `root` holds the files `paths` and their folders as they were at `finished`."""
+    folders = {""}
+    for path in paths:
+        ids = _ids(root, path)
+        if ids is None or ids[2] > finished:
+            return False
+        folder = path.rpartition("/")[0]
+        while folder not in folders:
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+    for folder in folders:
+        try:
+            if os.lstat(f"{root}/{folder}" if folder else root).st_ctime_ns > finished:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 class LiveFiles:
@@ -73,7 +101,7 @@ class LiveFiles:
         if not isinstance(found, FileStat):
             return False
         if self.changed_after is not None and found.ctime_ns > self.changed_after:
-            return False  # edited or replaced by hand: made again, as a cold build would
+            return False  # changed by hand (see the module's docstring): made again
         self.stats[path] = found
         return True
 

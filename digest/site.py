@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from digest.assets import asset_dir, static_files
 from digest.cache import Store, cache_dir_for, fingerprint, save_now, tree_stats
 from digest.errors import ContentErrors, Diagnostic, OutputError
-from digest.live import FileStat, LiveFiles, StatAhead
+from digest.live import FileStat, LiveFiles, StatAhead, untouched
 from digest.model import Digest, Issue, ParsedIssue
 from digest.streams import write_all
 
@@ -314,7 +314,7 @@ def build(
         finished is not None
         and last is not None
         and last["inputs"] == inputs
-        and _untouched(str(out_dir.absolute()), last["paths"], finished)
+        and untouched(str(out_dir.absolute()), last["paths"], finished)
     ):
         # Nothing that the site is made from changed since the last build, which is
         # still in place as it left it: the editor's no-op rebuild costs a stat a file.
@@ -501,36 +501,6 @@ def count_kinds(paths: Iterable[str]) -> dict[str, int]:
     return counts
 
 
-def _untouched(root: str, paths: Iterable[str], finished: int) -> bool:
-    """True if `root` holds the files `paths` and their folders as they were at `finished`.
-
-    Writing, renaming, linking or removing a file sets its ctime to now, and adding or
-    removing a name sets its folder's; nothing can set either back. A file deleted,
-    replaced, edited or added by hand since the last build ended fails this, and the
-    build then makes the site again instead of keeping it.
-    """
-    folders = {""}
-    for path in paths:
-        try:
-            st = os.lstat(f"{root}/{path}")
-        except OSError:
-            return False
-        if st.st_ctime_ns > finished or not stat.S_ISREG(st.st_mode):
-            return False
-        folder = path.rpartition("/")[0]
-        while folder not in folders:
-            folders.add(folder)
-            folder = folder.rpartition("/")[0]
-    for folder in folders:
-        try:
-            st = os.lstat(f"{root}/{folder}" if folder else root)
-        except OSError:
-            return False
-        if st.st_ctime_ns > finished:
-            return False
-    return True
-
-
 def _marker(out_dir: Path) -> tuple[int, int, int] | None:
     """Identity of an output folder's marker file (written anew by every build), if any.
 
@@ -697,7 +667,7 @@ def write_outputs(
                 shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.rename(out_dir)
-        # The marker's mtime says when the site was finished (see `_untouched`): after
+        # The marker's mtime says when the site was finished (see `untouched`): after
         # the removal of the replaced site, which changed the ctimes of files it shared.
         os.utime(out_dir / SITE_MARKER)
     except BaseException:
@@ -835,7 +805,8 @@ def _remove(root: Path, path: str) -> None:
 def _same_bytes(path: str, data: bytes) -> FileStat | None:
     """The stat of file `path` if it holds `data`, else None."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        # Not through a symlink put there by hand: the site's files are its own.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return None
     try:

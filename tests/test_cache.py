@@ -152,13 +152,19 @@ def tamper(out: Path, how: str) -> None:
         other = out / "replacement"
         other.write_bytes(b"x" * page.stat().st_size)
         other.replace(page)
+    elif how == "symlink":
+        # The same bytes, through a symlink to a copy outside the site.
+        copy = out.parent / "copy.html"
+        copy.write_bytes(page.read_bytes())
+        page.unlink()
+        page.symlink_to(copy)
     elif how == "add":
         (out / "tags" / "extra.html").write_text("not made by digest")
     else:
         shutil.rmtree(out / "tags")
 
 
-@pytest.mark.parametrize("how", ["delete", "edit", "replace", "add", "folder"])
+@pytest.mark.parametrize("how", ["delete", "edit", "replace", "symlink", "add", "folder"])
 @pytest.mark.parametrize("content_change", [False, True])
 def test_output_changed_by_hand_is_made_again(
     tmp_path: Path, how: str, content_change: bool
@@ -180,6 +186,7 @@ def test_output_changed_by_hand_is_made_again(
         add_issue(cold_content)
     build(cold_content, tmp_path / "cold" / "_site", use_cache=False)
     assert files(out) == files(tmp_path / "cold" / "_site")
+    assert [p for p in out.rglob("*") if p.is_symlink()] == []
     assert build(content, out).unchanged  # and the next build trusts the site again
 
 
