@@ -71,7 +71,9 @@ def resolve_site_url(path: str, base: str) -> str:
     path = path.strip()
     while path.startswith(("./", "../")):
         path = path.split("/", 1)[1]
-    return urljoin(base, path.lstrip("/"))
+    # Joined as `./path`: a bare `javascript:x` (from `/javascript:x`) would be read as
+    # a URL of its own, scheme and all, and replace the base.
+    return urljoin(base, "./" + path.lstrip("/"))
 
 
 @lru_cache(maxsize=1)

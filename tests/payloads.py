@@ -113,6 +113,15 @@ PAYLOADS: tuple[Payload, ...] = (
     _p("md-image-data-svg", "![x](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9X19wd25lZCgpPg==)"),
     _p("md-image-alt", '![x" onerror="__pwned()](https://example.org/a.png)'),
     _p("md-image-src-quote", '![x](x" onerror="__pwned())'),
+    # Relative-looking: site-rooted like `/images/x.png`, which a build points under
+    # the base path; what is left after `/`, `./` or `../` must not be read as a scheme.
+    _p("md-rooted-javascript", "[click](/javascript:__pwned())"),
+    _p("md-dot-javascript", "[click](./javascript:__pwned())"),
+    _p("md-dotdot-vbscript", "[click](../vbscript:msgbox(1))"),
+    _p("md-dot-slash-slash", "[click](.//javascript:__pwned())"),
+    _p("md-rooted-data", "[click](/data:text/html,<script>__pwned()</script>)"),
+    _p("md-image-rooted-js", "![x](/javascript:__pwned())"),
+    _p("reference-rooted-js", "[click][r]\n\n[r]: /javascript:__pwned()"),
     _p("autolink-javascript", "<javascript:__pwned()>"),
     _p("autolink-vbscript", "<vbscript:msgbox(1)>"),
     _p("autolink-data", "<data:text/html,<script>__pwned()</script>>"),
