@@ -66,6 +66,16 @@ def xml_text(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
+def rss_text(text: str) -> str:
+    """Plain text for an RSS element some readers show as HTML (`<title>`, `<category>`).
+
+    RSS does not say whether a title is text or HTML, and readers differ: with `<`
+    escaped twice, a title reading `<img onerror=...>` stays text in both kinds (a
+    reader that takes it as text shows `&lt;`). `&` is left alone: `Q&A` is common.
+    """
+    return xml_text(text).replace("<", "&lt;")
+
+
 def absolute_urls(fragment: str, page_url: str) -> str:
     """Resolve every relative href/src of rendered HTML against `page_url`.
 
@@ -197,7 +207,8 @@ class FeedWriter:
 
     def site_rooted(self, html_text: str) -> str:
         """Page HTML (URLs rooted at `/base/`) with those URLs made absolute."""
-        return _ROOTED_URL.sub(lambda m: m.group(1) + self._origin + "/", html_text)
+        origin = html.escape(self._origin)  # checked by the config; escaped all the same
+        return _ROOTED_URL.sub(lambda m: m.group(1) + origin + "/", html_text)
 
     def commentary_html(self, issue: Issue, link: Link) -> str:
         """A link's commentary as HTML; memoised, since many feeds carry the same link."""
@@ -223,7 +234,8 @@ class FeedWriter:
 
     def link_card(self, issue: Issue, link: Link, level: int) -> str:
         """One link inside an issue's HTML: linked title, source, month, tags, commentary."""
-        title = self.site_rooted(self.renderer.html(link.title_md, inline=True))
+        # Without links, as on pages: the title is a link itself.
+        title = self.site_rooted(str(self.renderer.md_inline(link.title_md)))
         meta: list[str] = []
         if link.source:
             href = self.abs_url(f"sources/{slugify(link.source)}/")
@@ -304,7 +316,7 @@ class FeedWriter:
     ) -> Any:
         """A FeedGenerator with the channel fields every RSS feed of the site shares."""
         fg = FeedGenerator()
-        fg.title(xml_text(title))
+        fg.title(rss_text(title))
         # feedgen writes the LAST link as RSS <link> and the first rel=self as
         # atom:link, so self goes first.
         fg.link(href=self.abs_url(path), rel="self", type="application/rss+xml")
@@ -322,11 +334,11 @@ class FeedWriter:
         dates = [issue.date for issue in issues]
         return feed_datetime(max(dates)) if dates else _EPOCH
 
-    def add_issue_entry(self, fg: Any, issue: Issue) -> None:
+    def add_issue_entry(self, fg: Any, issue: Issue, rss: bool) -> None:
         """One issue as an RSS item / Atom entry with its whole content."""
         fe = fg.add_entry(order="append")
         url = self.issue_url(issue)
-        fe.title(xml_text(issue.title))
+        fe.title(rss_text(issue.title) if rss else xml_text(issue.title))  # Atom's: type=text
         fe.guid(url, permalink=True)
         # feedgen 1.0 drops rel/type from entry links; an Atom link without rel means
         # alternate (RFC 4287, 4.2.7.2), which is what this is.
@@ -343,7 +355,7 @@ class FeedWriter:
         """`/feed.xml`: RSS 2.0, one item per issue with its full content."""
         fg = self.new_rss("feed.xml", self.config.title, self.description, "", self.newest(issues))
         for issue in issues:
-            self.add_issue_entry(fg, issue)
+            self.add_issue_entry(fg, issue, rss=True)
         return bytes(fg.rss_str(pretty=True))
 
     def render_atom(self, issues: list[Issue]) -> bytes:
@@ -360,7 +372,7 @@ class FeedWriter:
         fg.updated(self.newest(issues))
         fg.generator(GENERATOR, version=__version__)
         for issue in issues:
-            self.add_issue_entry(fg, issue)
+            self.add_issue_entry(fg, issue, rss=False)
         return bytes(fg.atom_str(pretty=True))
 
     def render_json_feed(self, issues: list[Issue]) -> bytes:
@@ -421,11 +433,11 @@ class FeedWriter:
         categories = [(link.source, self._scheme["source"])] if link.source else []
         categories.extend((tag, self._scheme["tag"]) for tag in dict.fromkeys(link.tags))
         fields = ItemFields(
-            xml_text(link.title),
+            rss_text(link.title),
             link.url,
             xml_text(self.link_description(issue, link)),
             self.link_url(issue, link),
-            tuple((xml_text(term), scheme) for term, scheme in categories),
+            tuple((rss_text(term), scheme) for term, scheme in categories),
             self.rfc2822(issue.date),
         )
         return item_xml(fields)

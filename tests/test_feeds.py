@@ -658,17 +658,17 @@ def _feedgen_link_rss(
     for entry in chosen:
         issue, link = entry.issue, entry.link
         fe = fg.add_entry(order="append")
-        fe.title(feeds.xml_text(link.title))
+        fe.title(feeds.rss_text(link.title))
         fe.link(href=link.url)
         fe.guid(writer.link_url(issue, link), permalink=True)
         fe.description(feeds.xml_text(writer.link_description(issue, link)))
         categories = []
         if link.source:
             categories.append(
-                {"term": feeds.xml_text(link.source), "scheme": writer.abs_url("sources/")}
+                {"term": feeds.rss_text(link.source), "scheme": writer.abs_url("sources/")}
             )
         categories.extend(
-            {"term": feeds.xml_text(tag), "scheme": writer.abs_url("tags/")}
+            {"term": feeds.rss_text(tag), "scheme": writer.abs_url("tags/")}
             for tag in dict.fromkeys(link.tags)
         )
         if categories:
@@ -710,3 +710,26 @@ def test_link_feeds_are_byte_identical_to_feedgen_entries() -> None:
         assert writer.render_link_rss("links.xml", "T", "about", "", chosen) == (
             _feedgen_link_rss(writer, "links.xml", "T", "", chosen)
         )
+
+
+def test_a_title_with_a_link_is_not_a_link_inside_the_feed_title_link(tmp_path: Path) -> None:
+    # The card's title is a link to the article: as on pages, links inside a title
+    # are dropped (nested `<a>` is invalid HTML, and the inner one wins a click).
+    from .conftest import copy_content
+
+    content = copy_content(tmp_path / "content")
+    issue = content / "issues" / "2022-12.md"
+    text = issue.read_text(encoding="utf-8")
+    first = re.search(r"^title: (.*)$", text.split("\n---\n", 2)[2], re.M)
+    assert first is not None
+    linked = "See [the paper](https://arxiv.org/abs/1) first"
+    issue.write_text(text.replace(first[0], f"title: {linked}", 1), encoding="utf-8")
+    out = tmp_path / "out"
+    from digest.site import build
+
+    build(content, out, use_cache=False)
+    html = json.loads((out / "feed.json").read_text(encoding="utf-8"))["items"][0]
+    fragment = lxml.html.fragment_fromstring(html["content_html"], create_parent="div")
+    titles = [a for a in fragment.iter("a") if "See " in a.text_content()]
+    assert titles and all(not a.findall(".//a") for a in titles)
+    assert "See the paper first" in [a.text_content() for a in titles]
