@@ -335,6 +335,14 @@ EPILOG = {
 }
 
 
+def _base_url(value: str) -> str:
+    from digest.config import BASE_URL_RULE, is_base_url
+
+    if not is_base_url(value):
+        raise argparse.ArgumentTypeError(f"{value!r} {BASE_URL_RULE}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser for every command."""
     fmt = argparse.RawDescriptionHelpFormatter
@@ -363,7 +371,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--content", **content)  # type: ignore[arg-type]
     b.add_argument("--out", **out)  # type: ignore[arg-type]
     b.add_argument("--drafts", action="store_true", help="include draft issues")
-    b.add_argument("--base-url", help="override base_url from site.yaml")
+    b.add_argument("--base-url", type=_base_url, help="override base_url from site.yaml")
     b.add_argument("--no-cache", action="store_true", help="build from scratch, ignoring the cache")
     b.add_argument("-v", "--verbose", action="store_true", help="say more")
     b.set_defaults(func=cmd_build)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import string
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,6 +163,42 @@ def _unknown_key_hint(key: str, allowed: set[str] | dict[str, Any]) -> str:
     return (f"did you mean '{close[0]}'? " if close else "") + f"known keys: {known}"
 
 
+_BASE_URL = re.compile(
+    r"https?://(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?"
+    r"(?:/[^\s\x00-\x1f\x7f-\x9f\"'<>\\^`{|}?#]*)?"
+)
+_LANGUAGE = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")
+"""A BCP 47 language tag's shape (`ko`, `en-US`, `zh-Hant-TW`)."""
+BASE_URL_RULE = "must be an http(s) URL: a host name, an optional port and path, nothing else"
+"""What `is_base_url` accepts, for messages."""
+
+
+def is_base_url(url: str) -> bool:
+    """Whether `url` can be the site's base URL.
+
+    It goes into every page, feed and sitemap: a host name (or IP address), a port and
+    a path, without quotes, angle brackets, spaces, controls, a query or a fragment.
+    """
+    return _BASE_URL.fullmatch(url) is not None
+
+
+def _pattern_problem(pattern: str) -> str | None:
+    """What is wrong with a `title_pattern`, or None.
+
+    Only the three names, with a format spec at most: `{year.__class__}` would be
+    filled in by Python's attribute lookup.
+    """
+    try:
+        for _, name, spec, _ in string.Formatter().parse(pattern):
+            if name is not None and (name not in ("year", "month", "day") or "{" in (spec or "")):
+                field = name + (f":{spec}" if spec else "")
+                return f"'{{{field}}}' is not {{year}}, {{month}} or {{day}}"
+        pattern.format(year=2022, month=12, day=29)
+    except (KeyError, IndexError, ValueError) as exc:
+        return str(exc)
+    return None
+
+
 def parse_config(path: str, text: str) -> SiteConfig:
     """Parse the text of a `site.yaml`; raise ContentErrors listing every problem."""
     src = SourceText(path, text)
@@ -192,12 +229,8 @@ def parse_config(path: str, text: str) -> SiteConfig:
 
     if "base_url" in values:
         url = values["base_url"]
-        if not re.match(r"^https?://[^/\s]+", url):
-            bad(
-                "base_url",
-                "'base_url' must be an absolute http(s) URL",
-                "e.g. https://example.org/ml/",
-            )
+        if not is_base_url(url):
+            bad("base_url", f"'base_url' {BASE_URL_RULE}", "e.g. https://example.org/ml/")
         elif not url.endswith("/"):
             values["base_url"] = url + "/"
     for key in ("title", "language"):
@@ -207,13 +240,18 @@ def parse_config(path: str, text: str) -> SiteConfig:
                 f"'{key}' must not be empty",
                 f"e.g. {key}: " + ("ML 읽을거리" if key == "title" else "ko"),
             )
+    if values.get("language", "").strip() and not _LANGUAGE.fullmatch(values["language"]):
+        bad(
+            "language",
+            f"'language' must be a language tag, not '{values['language']}'",
+            "e.g. language: ko (or en, en-US)",
+        )
     if "title_pattern" in values:
-        try:
-            values["title_pattern"].format(year=2022, month=12, day=29)
-        except (KeyError, IndexError, ValueError) as exc:
+        problem = _pattern_problem(values["title_pattern"])
+        if problem:
             bad(
                 "title_pattern",
-                f"'title_pattern' cannot be filled in: {exc}",
+                f"'title_pattern' cannot be filled in: {problem}",
                 'use only {year}, {month} and {day}, e.g. "{year}년 {month}월"',
             )
     for key in ("per_page", "recent_issues"):
