@@ -5,6 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+_VISIBLE = {c: 0x2400 + c for c in range(0x20) if c != 0x09} | {0x7F: 0x2421}
+_VISIBLE |= {c: 0xFFFD for c in range(0x80, 0xA0)}
+"""Control characters as their symbols (ESC as ␛): one character each, so columns hold."""
+
+
+def visible(text: str) -> str:
+    """`text` with control characters (tab aside) shown as symbols, for a terminal."""
+    return text.translate(_VISIBLE)
+
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
@@ -26,13 +35,18 @@ class Diagnostic:
     """The offending line of the file, for context."""
 
     def format(self) -> str:
-        """Render as `path:line:col: severity: message`, the source line and a hint."""
-        out = [f"{self.path}:{self.line}:{self.col}: {self.severity}: {self.message}"]
+        """Render as `path:line:col: severity: message`, the source line and a hint.
+
+        Content can put any character in a message or line: control characters are
+        shown as symbols, so none can forge a line or send a terminal an escape code.
+        """
+        path, message = visible(self.path), visible(self.message)
+        out = [f"{path}:{self.line}:{self.col}: {self.severity}: {message}"]
         if self.source_line:
-            out.append(f"{self.line:>5} | {self.source_line}")
+            out.append(f"{self.line:>5} | {visible(self.source_line)}")
             out.append("      | " + " " * max(self.col - 1, 0) + "^")
         if self.hint:
-            out.append(f"hint: {self.hint}")
+            out.append(f"hint: {visible(self.hint)}")
         return "\n".join(out)
 
     def as_json(self) -> dict[str, object]:

@@ -184,20 +184,17 @@ def read_issue_files(
             st = None
         linked = st is None or stat.S_ISLNK(st.st_mode)
         problem = link_problem(path, root) if root is not None and linked else None
-        if _CONTROL.search(path.name):
-            # A newline in a name would forge diagnostics lines; the name is a URL, too.
-            shown = shown.encode("unicode_escape").decode("ascii")
-            problem = "its name contains control characters"
+        hint = "replace the symlink with the file itself, inside the content folder"
+        if _CONTROL.search(path.name) or "#" in path.name:
+            # The name is the issue's URL, where `#` would start the anchor; and a
+            # newline in it would forge diagnostics lines.
+            problem = "its name contains '#'"
+            if _CONTROL.search(path.name):
+                shown = shown.encode("unicode_escape").decode("ascii")
+                problem = "its name contains control characters"
+            hint = "rename the file: its name is the issue's URL (e.g. 2022-12.md)"
         if problem:
-            problems.append(
-                Diagnostic(
-                    shown,
-                    1,
-                    1,
-                    f"cannot read file: {problem}",
-                    "replace the symlink with the file itself, inside the content folder",
-                )
-            )
+            problems.append(Diagnostic(shown, 1, 1, f"cannot read file: {problem}", hint))
             continue
         # Taken before reading: a write after it must not go unseen.
         identity = _identity(path) if linked or st is None else _identity_of(st)

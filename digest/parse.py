@@ -20,7 +20,12 @@ from digest.yamlmap import Positions, load_mapping
 
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
-_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
+# No whitespace, control characters or noncharacters: neither a browser nor XML (feeds)
+# takes them in a URL.
+_URL = re.compile(
+    r"^https?://[^\s/?#\x00-\x1f\x7f-\x9f\ufffe\uffff]+[^\s\x00-\x1f\x7f-\x9f\ufffe\uffff]*$",
+    re.IGNORECASE,
+)
 
 
 class FieldError(ValueError):

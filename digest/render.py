@@ -15,7 +15,6 @@ from itertools import chain, compress, count
 from operator import is_not
 from pathlib import Path
 from typing import Any, NamedTuple
-from urllib.parse import quote
 
 import jinja2
 import jinja2.bccache
@@ -27,7 +26,7 @@ from digest.cache import Store, fingerprint
 from digest.config import SiteConfig
 from digest.errors import Diagnostic, OutputError
 from digest.model import Digest, Issue, Link, Section, Subtopic
-from digest.slug import slugify
+from digest.slug import quote_path, slugify
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -442,12 +441,6 @@ def template_error(exc: jinja2.TemplateError) -> Diagnostic:
         hint="fix the template, or remove it from templates/ to use the built-in one",
         source_line=source,
     )
-
-
-def quote_path(path: str) -> str:
-    """Percent-encode a site path (Korean slugs, `?` and `#` in file names) and its anchor."""
-    path, sep, fragment = path.partition("#")
-    return quote(path, safe="/") + sep + quote(fragment, safe="")
 
 
 def _render_markdown(job: tuple[list[tuple[bool, str]], str]) -> list[str]:

@@ -74,6 +74,8 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
+from digest.slug import quote_path
+
 if TYPE_CHECKING:
     from digest.cache import Store
     from digest.model import Digest, Issue
@@ -466,7 +468,8 @@ def issue_docs(issue: Issue, commentary_text: Callable[[str], str]) -> list[Sear
     date = issue.date.isoformat()
     return [
         SearchDoc(
-            url=f"issues/{issue.slug}/#{link.id}",
+            # Anchors as the pages write them: ids are slugs, safe in a fragment as they are.
+            url=f"{quote_path(f'issues/{issue.slug}/')}#{link.id}",
             title=link.title,
             source=link.source or "",
             tags=link.tags,

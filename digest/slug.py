@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from urllib.parse import quote
 
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 
@@ -27,3 +28,12 @@ def unique_slug(base: str, taken: set[str], fallback: str = "link") -> str:
         slug, n = f"{base}-{n}", n + 1
     taken.add(slug)
     return slug
+
+
+def quote_path(path: str) -> str:
+    """Percent-encode a site path (Korean slugs, `?` and `%` in file names) and its anchor.
+
+    The first `#` starts the anchor: issue file names may not contain one.
+    """
+    path, sep, fragment = path.partition("#")
+    return quote(path, safe="/") + sep + quote(fragment, safe="")

@@ -61,3 +61,22 @@ def test_cli_reports_all_errors_of_all_files_without_traceback(tmp_path: Path) -
     ):
         assert name in result.stderr
     assert result.stderr.count("hint: ") == 4
+
+
+def test_control_characters_in_a_diagnostic_are_shown_not_sent() -> None:
+    # A message or source line can quote content: an ESC would restyle the editor's
+    # terminal and a newline would forge a diagnostic line. Each shows as one symbol,
+    # so the caret still points at the right column.
+    from digest.errors import Diagnostic
+
+    d = Diagnostic(
+        "a.md", 3, 9, "bad 'x\x1b[31my'", hint="fix\x07 it", source_line="url: \x1b[2Jhttp\x85"
+    )
+    text = d.format()
+    assert not any((ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) < 0xA0 for c in text), text
+    assert text.split("\n") == [
+        "a.md:3:9: error: bad 'x\u241b[31my'",
+        "    3 | url: \u241b[2Jhttp\ufffd",
+        "      |         ^",
+        "hint: fix\u2407 it",
+    ]

@@ -502,8 +502,13 @@ def _feed_html_problems(tree: lxml.etree._ElementTree, where: str) -> list[str]:
             if browser_scheme(text) not in ("http", "https"):
                 problems.append(f"{where}: <{local}>{text!r}")
         kind = el.get("type")
-        if local in ("description", "encoded") or (
-            local in ("content", "summary", "subtitle", "title", "rights") and kind == "html"
+        # RSS does not say whether a title or category is text or HTML, and some
+        # readers show it as HTML: it must be inert read either way.
+        rss_text = tree.getroot().tag == "rss" and local in ("title", "category")
+        if (
+            local in ("description", "encoded")
+            or (local in ("content", "summary", "subtitle", "title", "rights") and kind == "html")
+            or rss_text
         ):
             fragment = parse_fragment(el.text or "")
             problems += html_problems(fragment, f"{where} <{local}>", page=False)
@@ -999,3 +1004,132 @@ def test_taxonomy_slugs_in_site_yaml_must_be_slugs(tmp_path: Path, slug: str) ->
     assert result.returncode == 1, result.stderr
     assert re.search(r"site\.yaml:\d+:\d+: error: .*slug", result.stderr), result.stderr
     assert not (tmp_path / "outside").exists() and not (tmp_path / "out").exists()
+
+
+# -- values that reach outputs without the pages' escaping --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("base_url", 'https://x"onmouseover="alert(1)"y/', "'base_url' must be an http(s) URL"),
+        ("base_url", "https://example.org/a b/", "'base_url' must be an http(s) URL"),
+        ("base_url", "https://example.org/ml/?q=1", "'base_url' must be an http(s) URL"),
+        ("language", "ko\x01", "'language' must be a language tag"),
+        ("language", 'ko" onload="x', "'language' must be a language tag"),
+        ("title_pattern", "{year.__class__.__mro__}", "is not {year}, {month} or {day}"),
+        ("title_pattern", "{year:{month.real}}", "is not {year}, {month} or {day}"),
+    ],
+)
+def test_site_yaml_values_that_outputs_carry_raw_are_checked(
+    key: str, value: str, message: str
+) -> None:
+    # base_url's origin goes into feeds' HTML as is, language into feeds' XML (where a
+    # control character stopped the build with a traceback), and a title pattern is
+    # filled in by Python, which would look up `{year.__class__}`.
+    from digest.config import parse_config
+
+    text = f"title: T\n{key}: {json.dumps(value)}\n"
+    with pytest.raises(ContentErrors) as caught:
+        parse_config("site.yaml", text)
+    [problem] = caught.value.diagnostics
+    at_value = (2, len(f"{key}: ") + 1)
+    assert (problem.line, problem.col) == at_value and message in problem.message, problem
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://example.org/",
+        "http://127.0.0.1:8000/ml/",
+        "https://[::1]:8080/x/",
+        "https://example.org/한국어/",
+        "https://example.org/%ED%95%9C/",
+    ],
+)
+def test_ordinary_base_urls_are_accepted(value: str) -> None:
+    from digest.config import parse_config
+
+    assert parse_config("site.yaml", f"base_url: {value}\n").base_url.startswith(value)
+
+
+def test_a_hostile_base_url_flag_is_a_usage_error(tmp_path: Path) -> None:
+    from .conftest import run_digest
+
+    out = tmp_path / "out"
+    args = ("build", "--out", str(out), "--base-url", 'https://x"onmouseover="alert(1)/')
+    result = run_digest(*args)
+    assert result.returncode == 2 and "--base-url" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_the_feeds_escape_the_origin_they_put_in_html(tmp_path: Path) -> None:
+    # The build API takes any base_url (the CLI and site.yaml check it): the origin
+    # that feeds put before site-rooted links must stay inside its attribute.
+    from .conftest import copy_content
+
+    content = copy_content(tmp_path / "content")
+    issue = content / "issues" / "2022-12.md"
+    issue.write_text(
+        issue.read_text(encoding="utf-8") + "\n[the archive](/archive/)\n", encoding="utf-8"
+    )
+    out = tmp_path / "out"
+    build(content, out, base_url='https://x"onmouseover="__pwned()"y/', use_cache=False)
+    feed = json.loads((out / "feed.json").read_text(encoding="utf-8"))
+    fragment = parse_fragment(feed["items"][0]["content_html"])
+    hrefs = [a.get("href") for a in fragment.iter("a")]
+    assert 'https://x"onmouseover="__pwned()"y/archive/' in hrefs
+    assert not [el for el in fragment.iter() if el.get("onmouseover") is not None]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.org/a\x01b",
+        "https://example.org/\x1b[31m",
+        "https://example.org/a\x7f",
+        "https://example.org/\ufffe",
+    ],
+)
+def test_a_control_character_in_a_link_url_is_a_content_error(tmp_path: Path, url: str) -> None:
+    # It used to pass the URL check and stop the build in the feeds (lxml refuses it),
+    # with a traceback.
+    from .conftest import copy_content
+
+    content = copy_content(tmp_path / "content")
+    issue = content / "issues" / "2022-12.md"
+    text = issue.read_text(encoding="utf-8")
+    first = re.search(r"^url: .*$", text, re.M)
+    assert first is not None
+    issue.write_text(text.replace(first[0], f"url: {json.dumps(url)}", 1), encoding="utf-8")
+    line = text[: first.start()].count("\n") + 1
+    with pytest.raises(ContentErrors) as caught:
+        build(content, tmp_path / "out", use_cache=False)
+    [problem] = [d for d in caught.value.diagnostics if d.severity == "error"]
+    assert problem.line == line and "'url' must be an absolute http" in problem.message
+    # Shown with the control character as a symbol: it cannot restyle a terminal.
+    assert not re.search("[\x00-\x08\x0a-\x1f\x7f-\x9f]", problem.format().replace("\n", ""))
+
+
+def test_issue_file_names_with_a_hash_are_refused_and_others_are_quoted(tmp_path: Path) -> None:
+    # `#` in an issue's URL would start its anchor: every link to it would break. `%`
+    # and `?` are percent-encoded, in pages and in the search index alike (a raw
+    # `%2e%2e` in a search result's URL is `..` to a browser).
+    from .conftest import copy_content
+
+    content = copy_content(tmp_path / "content")
+    issues = content / "issues"
+    sample = (issues / "2022-12.md").read_text(encoding="utf-8")
+    (issues / "c#-tips.md").write_text(sample.replace("2022-12-29", "2021-01-01"), "utf-8")
+    with pytest.raises(ContentErrors) as caught:
+        build(content, tmp_path / "out", use_cache=False)
+    [problem] = caught.value.diagnostics
+    assert problem.path.endswith("c#-tips.md") and "'#'" in problem.message, problem
+    (issues / "c#-tips.md").rename(issues / "%2e%2e?x.md")
+    out = tmp_path / "out"
+    build(content, out, use_cache=False)
+    assert (out / "issues" / "%2e%2e?x" / "index.html").is_file()
+    archive = (out / "archive" / "index.html").read_text(encoding="utf-8")
+    assert "/issues/%252e%252e%3Fx/" in archive
+    rows = "".join(p.read_text(encoding="utf-8") for p in (out / "search").rglob("*.json"))
+    assert '"issues/%252e%252e%3Fx/#' in rows and "issues/%2e%2e?x/" not in rows
