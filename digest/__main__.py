@@ -1,5 +1,18 @@
-"""`python -m digest`."""
+"""`python -m digest`, and the `digest` command."""
 
-from digest.cli import run
+from __future__ import annotations
 
-run()
+import os
+
+
+def main() -> None:
+    """Run the command line; Ctrl-C while it is still starting up ends it quietly too."""
+    try:
+        from digest.cli import run
+    except KeyboardInterrupt:
+        os._exit(130)
+    run()
+
+
+if __name__ == "__main__":
+    main()

@@ -421,7 +421,10 @@ def run() -> None:
     by one on the way out (a sixth of an editor's rebuild); everything is written
     and closed by then, so only the output streams need flushing.
     """
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt:  # before the command started (`main` handles it after)
+        code = 130
     for stream in (sys.stdout, sys.stderr):
         # A closed pipe (`digest dump | head`) has nothing more to hear.
         with contextlib.suppress(OSError):

@@ -48,15 +48,42 @@ def _ids(root: str, path: str) -> tuple[int, int, int] | None:
 
 def untouched(root: str, paths: Sequence[str], finished: int) -> bool:
     """True if `root` holds the files `paths` and their folders as they were at `finished`."""
-    folders = {""}
     for path in paths:
         ids = _ids(root, path)
         if ids is None or ids[2] > finished:
             return False
+    return _folders_untouched(root, _folders(paths), finished)
+
+
+def moved_untouched(root: str, paths: Sequence[str], finished: int, marker: str) -> bool:
+    """True if no name was added to or removed from the site `root` since `finished`.
+
+    For a site moved aside whole since, as the replaced site is (it becomes the
+    spare): the move set the ctime of `root` itself, so its own names are listed
+    and compared with those of `paths` (and the `marker` file) instead.
+    """
+    folders = _folders(paths)
+    folders.discard("")
+    try:
+        names = set(os.listdir(root))
+    except OSError:
+        return False
+    tops = {path.partition("/")[0] for path in paths}
+    return names <= tops | {marker} and _folders_untouched(root, folders, finished)
+
+
+def _folders(paths: Sequence[str]) -> set[str]:
+    """Every folder that holds one of `paths`, the root ('') included."""
+    folders = {""}
+    for path in paths:
         folder = path.rpartition("/")[0]
         while folder not in folders:
             folders.add(folder)
             folder = folder.rpartition("/")[0]
+    return folders
+
+
+def _folders_untouched(root: str, folders: set[str], finished: int) -> bool:
     for folder in folders:
         try:
             if os.lstat(f"{root}/{folder}" if folder else root).st_ctime_ns > finished:
@@ -170,6 +197,9 @@ class StatAhead:
 
 
 def _answer_loop(conn: Any) -> None:
+    from digest.workers import ignore_interrupts
+
+    ignore_interrupts()  # it ends when the server closes the pipe
     while True:
         try:
             root, paths = conn.recv()

@@ -130,13 +130,10 @@ def parse_all(
     jobs = [(todo[i][0], todo[i][1], config, findings_out is not None) for i in missing]
     workers = min(os.cpu_count() or 1, 8)
     if len(jobs) >= PARALLEL_FROM and workers > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from digest.workers import fork_pool
 
-        # fork: workers start in milliseconds and need nothing re-imported.
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            parsing = pool.map(_parse_one, jobs, chunksize=max(1, len(jobs) // (workers * 4)))
+        with fork_pool(workers) as pool:
+            parsing = pool.imap(_parse_one, jobs, chunksize=max(1, len(jobs) // (workers * 4)))
             if while_parsing is not None:
                 while_parsing()
             fresh = list(parsing)

@@ -540,7 +540,9 @@ def _page_worker(ranges: list[tuple[int, int]], fd: int, reads: list[int]) -> No
     import pickle
 
     from digest import streams
+    from digest.workers import ignore_interrupts
 
+    ignore_interrupts()  # the parent stops this process
     for read in reads:  # the parent's ends: only it reads them
         os.close(read)
     try:
@@ -787,15 +789,12 @@ class Renderer:
                 self._html[key] = html
         workers = min(os.cpu_count() or 1, 8)
         if len(todo) >= 2000 and workers > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
+            from digest.workers import fork_pool
 
             size = -(-len(todo) // (workers * 4))
             chunks = [(todo[i : i + size], self.base_path) for i in range(0, len(todo), size)]
-            with ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("fork")
-            ) as pool:
-                rendered = [html for part in pool.map(_render_markdown, chunks) for html in part]
+            with fork_pool(workers) as pool:
+                rendered = [html for part in pool.imap(_render_markdown, chunks) for html in part]
         else:
             rendered = _render_markdown((todo, self.base_path))
         for key, html in zip(todo, rendered, strict=True):

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from digest.assets import asset_dir, static_files
 from digest.cache import Store, cache_dir_for, fingerprint, save_now, tree_stats
 from digest.errors import ContentErrors, Diagnostic, OutputError
-from digest.live import FileStat, LiveFiles, StatAhead, untouched
+from digest.live import FileStat, LiveFiles, StatAhead, moved_untouched, untouched
 from digest.model import Digest, Issue, ParsedIssue
 from digest.streams import write_all
+from digest.workers import ignore_interrupts
 
 if TYPE_CHECKING:
     from digest.config import SiteConfig
@@ -213,6 +214,7 @@ class Forked:
         self._receive, send = context.Pipe(duplex=False)
 
         def run() -> None:
+            ignore_interrupts()  # the parent stops this process (`close`)
             save_now()  # this process's saves cannot be put off: it exits when done
             try:
                 send.send((True, work()))
@@ -409,13 +411,16 @@ def build(
                 "pages": reuse.keys if reuse is not None else {},
                 "paths": outputs,
                 "fresh": written.fresh,
-                # The replaced site, now the spare, is the one the last build left.
+                # The replaced site, now the spare, is the one the last build left, if
+                # nothing was added to it by hand (its record would not list that).
                 "spare": (
                     {"marker": last["marker"], "paths": last.get("paths", ())}
                     if same_folder
                     and last is not None
+                    and finished is not None
                     and spare_dir is not None
                     and _marker(spare_dir) == last["marker"]
+                    and moved_untouched(str(spare_dir), last["paths"], finished, SITE_MARKER)
                     else None
                 ),
             }
@@ -461,12 +466,19 @@ def _spare(folder: Path | None, last: dict[str, Any] | None) -> Spare | None:
 
 
 def _walk_files(root: Path) -> list[str] | None:
-    """Relative paths of the files under `root`; None if anything but files and folders."""
+    """Relative paths of the files under `root`; None if anything but files and folders.
+
+    None too for an empty folder: a build never leaves one, and recycling the site
+    (which removes only files, and the folders that leaves empty) would keep it.
+    """
     found: list[str] = []
     stack = [""]
     while stack:
         prefix = stack.pop()
-        with os.scandir(root / prefix if prefix else root) as entries:
+        with os.scandir(root / prefix if prefix else root) as listing:
+            entries = list(listing)
+            if prefix and not entries:
+                return None
             for entry in entries:
                 rel = f"{prefix}{entry.name}"
                 if entry.is_symlink():

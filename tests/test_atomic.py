@@ -411,6 +411,63 @@ def test_sigkill_while_recycling_the_previous_site_never_leaves_a_partial_site(
     assert "a" in outcomes, outcomes
 
 
+def test_ctrl_c_stops_every_process_of_a_build_quietly(tmp_path: Path) -> None:
+    # The terminal sends SIGINT to the whole process group, workers included: each used
+    # to die with a traceback of its own, and a parse worker that died inside its
+    # pool's queue broke the pool (a traceback and exit 1) or left the build waiting.
+    # So the signal comes while workers run: once the build has started its first.
+    content = generate_content(tmp_path / "content", issues=KILL_ISSUES * 2, seed=5)
+    out = tmp_path / "_site"
+    reference = snapshot(_built_cold(content, out))
+    codes: list[int] = []
+    for trial in range(KILL_TRIALS):
+        shutil.rmtree(content.parent / ".digest-cache", ignore_errors=True)  # a cold build
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "digest", "build", "--content", str(content), "--out", str(out)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # its own process group, as a terminal's job is
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        polls_with_workers = 0
+        while proc.poll() is None and polls_with_workers <= trial * 2:
+            polls_with_workers += len(_group_members(proc.pid)) > 1
+            time.sleep(0.01)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        codes.append(proc.returncode)
+        assert proc.returncode in (0, 130), (trial, err.decode())
+        assert b"Traceback" not in err, (trial, err.decode())
+        assert _group_alive(proc.pid) == [], trial  # nothing of the group is left running
+        assert snapshot(out) == reference, trial
+        assert leftovers(out) == []
+    assert codes.count(130) > KILL_TRIALS // 2, codes
+
+
+def _group_members(group: int) -> list[str]:
+    """The processes of process group `group` (zombies aside), by pid."""
+    members: list[str] = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            members.append(stat.parent.name)
+    return members
+
+
+def _group_alive(group: int) -> list[str]:
+    """The processes of process group `group` still running after up to 2 s."""
+    for _ in range(20):
+        time.sleep(0.1)
+        alive = _group_members(group)
+        if not alive:
+            break
+    return alive
+
+
 def _built_cold(content: Path, out: Path) -> Path:
     build(content, out, use_cache=False)
     return out

@@ -190,6 +190,30 @@ def test_output_changed_by_hand_is_made_again(
     assert build(content, out).unchanged  # and the next build trusts the site again
 
 
+@pytest.mark.parametrize("added", ["tags/extra.html", "extra.html", "extra/sub/"])
+def test_files_added_by_hand_stay_gone_build_after_build(tmp_path: Path, added: str) -> None:
+    # The replaced site becomes the spare, which the next build brings up to date: a
+    # file added by hand to the live site went with it, off the record, and came back
+    # every second build.
+    content, out = built_site(tmp_path)
+    cold_content = make_site(tmp_path / "cold")
+    time.sleep(0.05)  # past the build's end, as in `tamper`
+    (out / added).parent.mkdir(parents=True, exist_ok=True)
+    if not added.endswith("/"):
+        (out / added).write_text("not made by digest")
+    for n in range(4):
+        for folder in (content, cold_content):
+            with (folder / "issues" / "2023-01.md").open("a", encoding="utf-8") as f:
+                f.write(f"\n추가 문장 {n}.\n")
+        build(content, out)
+        cold_out = tmp_path / "cold" / f"_site{n}"
+        build(cold_content, cold_out, use_cache=False)
+        assert files(out) == files(cold_out), n
+        assert sorted(p.relative_to(out) for p in out.rglob("*") if p.is_dir()) == sorted(
+            p.relative_to(cold_out) for p in cold_out.rglob("*") if p.is_dir()
+        ), n
+
+
 def test_removing_the_replaced_site_does_not_look_like_a_hand_edit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
