@@ -205,21 +205,28 @@ def print_issue_table(issues: Sequence[Issue]) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate content without writing anything."""
-    from digest.config import load_config
-    from digest.load import issue_files, load_digest
+    from digest.load import issue_files, load_digest, site_config
+    from digest.render import template_problems
+    from digest.site import content_files, site_templates
 
     if _missing_content(args.content):
         return EXIT_USAGE
-    files = len(issue_files(args.content))
-    site_yaml = args.content / "site.yaml"
+    files = 0
     issues: Sequence[Issue] = ()
+    diagnostics: list[Diagnostic] = []
     try:
-        config = load_config(site_yaml if site_yaml.is_file() else None)
+        files = len(issue_files(args.content))
+        config = site_config(args.content)
         loaded = load_digest(args.content, config, drafts=True)
-        diagnostics: Sequence[Diagnostic] = loaded.warnings
+        diagnostics += loaded.warnings
         issues = loaded.digest.issues
+        diagnostics += template_problems(config, site_templates(args.content))
     except ContentErrors as exc:
-        diagnostics = exc.diagnostics
+        diagnostics += exc.diagnostics
+    try:  # what a build would copy: the same checks
+        content_files(args.content, "images")
+    except ContentErrors as exc:
+        diagnostics += exc.diagnostics
     diagnostics = sorted(diagnostics, key=sort_key)
     errors = sum(d.severity == "error" for d in diagnostics)
     failed = bool(errors or (args.strict and diagnostics))

@@ -43,14 +43,27 @@ def issue_files(content_dir: Path) -> list[Path]:
     # Hidden files (`._2023-01.md` from macOS, editor lock files) are not issues. Symlinks
     # are listed even when broken, so reading them reports the problem instead of skipping.
     # scandir: the entries' types come with the listing, not a stat call per file.
-    with os.scandir(folder) as entries:
-        names = [
-            e.name
-            for e in entries
-            if e.name.endswith(ISSUE_SUFFIXES)
-            and not e.name.startswith(".")
-            and (e.is_symlink() or e.is_file())  # a symlink loop must not raise here
-        ]
+    try:
+        with os.scandir(folder) as entries:
+            names = [
+                e.name
+                for e in entries
+                if e.name.endswith(ISSUE_SUFFIXES)
+                and not e.name.startswith(".")
+                and (e.is_symlink() or e.is_file())  # a symlink loop must not raise here
+            ]
+    except OSError as exc:
+        raise ContentErrors(
+            [
+                Diagnostic(
+                    display_path(folder),
+                    1,
+                    1,
+                    f"cannot read the issues folder: {exc.strerror}",
+                    "make it readable (check its permissions)",
+                )
+            ]
+        ) from None
     names.sort(key=lambda name: unicodedata.normalize("NFC", name))
     return [folder / name for name in names]
 
@@ -300,6 +313,22 @@ def load_digest(
     `keys_out`, when given, receives each issue file's content key by its path;
     `while_parsing`: see `parse_all`.
     """
+    folder = content_dir / "issues"
+    if not folder.is_dir():
+        # Not a content folder (or its issues moved away): an empty site built from it
+        # would replace the published one.
+        raise ContentErrors(
+            [
+                Diagnostic(
+                    display_path(folder),
+                    1,
+                    1,
+                    "no issues folder: this is not a content folder",
+                    "point --content at the folder holding site.yaml and issues/; "
+                    "`digest new` makes a first issue",
+                )
+            ]
+        )
     keys: dict[str, str] = {}
     findings: dict[str, IssueFindings] = {}
     parsed, problems = read_issue_files(
@@ -319,6 +348,29 @@ def load_digest(
     if any(d.severity == "error" for d in problems):
         raise ContentErrors([*problems, *warnings])
     return Loaded(assemble(parsed, drafts), tuple(sorted(warnings + problems, key=sort_key)))
+
+
+def site_config(content_dir: Path) -> SiteConfig:
+    """The content folder's `site.yaml`, or the built-in default when there is none.
+
+    With a broken site.yaml, the issues' own errors are reported with its problems
+    (read with the default config): every problem in one run.
+    """
+    path = content_dir / "site.yaml"
+    try:
+        # Anything by that name is read: a folder there is an error, not "no config".
+        return load_config(path if path.exists() or path.is_symlink() else None)
+    except ContentErrors as exc:
+        raise ContentErrors([*exc.diagnostics, *issue_errors(content_dir)]) from None
+
+
+def issue_errors(content_dir: Path) -> list[Diagnostic]:
+    """The errors of the issue files under `content_dir`, read with the default config."""
+    try:
+        load_digest(content_dir, SiteConfig(), drafts=True)
+    except ContentErrors as exc:
+        return [d for d in exc.diagnostics if d.severity == "error"]
+    return []
 
 
 def load_paths(paths: list[Path]) -> tuple[Digest, tuple[Diagnostic, ...]]:

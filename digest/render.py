@@ -413,7 +413,7 @@ class PageReuse:
         return cards
 
 
-def template_error(exc: jinja2.TemplateError) -> Diagnostic:
+def template_error(exc: Exception) -> Diagnostic:
     """A template mistake as a diagnostic at the template's file and line."""
     if isinstance(exc, TemplateFailed):
         return exc.diagnostic
@@ -437,7 +437,7 @@ def template_error(exc: jinja2.TemplateError) -> Diagnostic:
         str(filename or "templates"),
         int(lineno or 1),
         1,
-        f"template error: {exc.message or type(exc).__name__}",
+        f"template error: {_what(exc)}",
         hint="fix the template, or remove it from templates/ to use the built-in one",
         source_line=source,
     )
@@ -462,6 +462,12 @@ _CARDS_SLOT = "<!-- digest: the cards of this group page -->"
 
 _FORKED_JOBS: list[PageJob] = []
 """The page jobs, inherited by forked workers (the jobs themselves are never pickled)."""
+
+
+def _what(exc: Exception) -> str:
+    if isinstance(exc, jinja2.TemplateError):
+        return exc.message or type(exc).__name__
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 class TemplateFailed(jinja2.TemplateError):
@@ -637,6 +643,35 @@ def compile_templates(config: SiteConfig, template_dirs: Iterable[Path] = ()) ->
     for name in PAGE_TEMPLATES:
         with contextlib.suppress(jinja2.TemplateError):
             env.get_template(name)
+
+
+def template_problems(config: SiteConfig, template_dirs: Iterable[Path]) -> list[Diagnostic]:
+    """What keeps the site's own templates from compiling (`digest check`), each located.
+
+    Mistakes that show only when a page is rendered (`{{ 1/0 }}`) are the build's to find.
+    """
+    renderer = Renderer(config, Digest(()), template_dirs)
+    problems: list[Diagnostic] = []
+    for folder in template_dirs:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.suffix in (".html", ".xml"):
+                try:
+                    renderer.env.get_template(path.relative_to(folder).as_posix())
+                except jinja2.TemplateError as exc:
+                    problems.append(template_error(exc))
+                except UnicodeDecodeError as exc:
+                    problems.append(_not_utf8(str(path), exc))
+    return problems
+
+
+def _not_utf8(path: str, exc: UnicodeDecodeError) -> Diagnostic:
+    return Diagnostic(
+        path,
+        1,
+        1,
+        f"template is not valid UTF-8 (byte 0x{exc.object[exc.start]:02x})",
+        hint="save the template as UTF-8",
+    )
 
 
 class Renderer:
@@ -969,17 +1004,38 @@ class Renderer:
         key = (template, *sorted(context.items()))
         html = self._fragments.get(key)
         if html is None:
-            html = Markup(self.env.get_template(template).render(**context))
+            html = Markup(self._render(template, context))
             self._fragments[key] = html
         return html
+
+    def _render(self, template: str, context: dict[str, Any]) -> str:
+        """`template` rendered with `context`; any failure a TemplateError with its place.
+
+        A template can fail in other ways than Jinja's (`{{ 1/0 }}`, a file that is
+        not UTF-8): those are the template's mistakes too, reported as such.
+        """
+        try:
+            return self.env.get_template(template).render(**context)
+        except jinja2.TemplateError:
+            raise
+        except UnicodeDecodeError as exc:
+            raise TemplateFailed(_not_utf8(self._template_file(template), exc)) from None
+        except Exception as exc:
+            raise TemplateFailed(template_error(exc)) from None
+
+    def _template_file(self, template: str) -> str:
+        """The file `template` is read from."""
+        for folder in getattr(self.env.loader, "searchpath", ()):
+            if (Path(folder) / template).is_file():
+                return str(Path(folder) / template)
+        return template
 
     def page(self, template: str, path: str, **context: Any) -> bytes:
         """Render one page; `path` is its site path (`issues/2022-12/`)."""
         context.setdefault("page_title", "")
         context.setdefault("description", self.config.description)
         context.setdefault("feed", None)
-        html = self.env.get_template(template).render(page_path=path, **context)
-        return html.encode("utf-8")
+        return self._render(template, {**context, "page_path": path}).encode("utf-8")
 
     @staticmethod
     def out_path(path: str) -> str:
@@ -1161,4 +1217,4 @@ class Renderer:
             for p in page_paths
             if p.endswith(".html") and p != "404.html"
         )
-        return self.env.get_template("sitemap.xml").render(paths=paths).encode("utf-8")
+        return self._render("sitemap.xml", {"paths": paths}).encode("utf-8")

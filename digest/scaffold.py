@@ -114,7 +114,7 @@ def new_issue(content_dir: Path, date: str | None) -> int:
         return EXIT_USAGE
     site_yaml = content_dir / "site.yaml"
     try:
-        config = load_config(site_yaml if site_yaml.is_file() else None)
+        config = load_config(site_yaml if site_yaml.exists() else None)
     except ContentErrors as exc:
         for d in exc.diagnostics:
             print(d.format(), file=sys.stderr)

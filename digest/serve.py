@@ -32,10 +32,9 @@ from urllib.parse import SplitResult, unquote, urlsplit
 
 from digest.assets import asset_dir
 from digest.cache import SaveLater
-from digest.config import load_config
 from digest.errors import ContentErrors, Diagnostic, OutputError, plural
 from digest.live import StatAhead
-from digest.load import display_path
+from digest.load import display_path, site_config
 from digest.site import SITE_MARKER, build, collect_garbage
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -472,8 +471,7 @@ class DevServer:
         start = time.perf_counter()
         base_path: str | None = None
         try:
-            site_yaml = self.content / "site.yaml"
-            config = load_config(site_yaml if site_yaml.is_file() else None)
+            config = site_config(self.content)
             base_path = config.base_path
             base_url = local_base_url(base_path, self.host, self.port)
             with later:

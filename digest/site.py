@@ -130,7 +130,7 @@ def iter_outputs(
     assets = merge_outputs(static_files().items(), content_files(content_dir, "images").items())
     compiled = Store(cache_dir, "templates")
     renderer = Renderer(
-        config, digest, template_dirs=_site_templates(content_dir), reuse=reuse, compiled=compiled
+        config, digest, template_dirs=site_templates(content_dir), reuse=reuse, compiled=compiled
     )
     html = Store(cache_dir, "markdown", salt=config.base_path)
     jobs = list(renderer.page_jobs())
@@ -248,8 +248,9 @@ class Forked:
         self._receive.close()
 
 
-def _site_templates(content_dir: Path) -> list[Path]:
-    # A `templates/` folder beside the content folder overrides the shipped templates.
+def site_templates(content_dir: Path) -> list[Path]:
+    """The site's own templates folder, if any: `templates/` beside the content folder."""
+    # It overrides the shipped templates, file by file.
     folder = content_dir.resolve().parent / "templates"
     shipped = Path(__file__).resolve().parent.parent / "templates"
     return [folder] if folder.is_dir() and folder != shipped else []
@@ -297,11 +298,34 @@ def build(
     """
     report = progress or (lambda step, steps, what: None)
     start = time.perf_counter()
+    if out_dir.resolve().is_relative_to((content_dir / "images").resolve()):
+        # images/ is copied into the site as it is: each build would copy the last one.
+        raise OutputError(
+            f"the output folder {out_dir} is inside {content_dir / 'images'}, which is "
+            "copied into the site; choose an --out outside it"
+        )
     clean_leftovers(out_dir)
     cache_dir = cache_dir_for(content_dir) if use_cache else None
+    unwritable: tuple[Diagnostic, ...] = ()
+    if cache_dir is not None:
+        try:
+            cache_dir.mkdir(exist_ok=True)
+        except OSError as exc:  # a read-only checkout, say: build without a cache
+            unwritable = (
+                Diagnostic(
+                    str(cache_dir),
+                    1,
+                    1,
+                    f"cannot keep the build cache here: {exc.strerror}",
+                    hint="builds start from scratch until this folder can be made; "
+                    "--no-cache says so explicitly",
+                    severity="warning",
+                ),
+            )
+            cache_dir = None
     state = Store(cache_dir, "build-state")
     inputs = fingerprint(
-        tree_stats(content_dir, *_site_templates(content_dir), asset_dir("templates")),
+        tree_stats(content_dir, *site_templates(content_dir), asset_dir("templates")),
         tree_stats(asset_dir("static")),
         drafts,
         base_url,
@@ -337,12 +361,9 @@ def build(
         last["paths"] if same_folder and last is not None else (),
         changed_after=finished,
     )
-    from digest.config import load_config
-    from digest.load import load_digest
+    from digest.load import load_digest, site_config
 
-    config = load_config(
-        content_dir / "site.yaml" if (content_dir / "site.yaml").is_file() else None
-    )
+    config = site_config(content_dir)
     if base_url:
         config = replace(config, base_url=base_url if base_url.endswith("/") else base_url + "/")
     parsed = Store(cache_dir, "parsed", salt=fingerprint(config.taxonomy, config.title_pattern))
@@ -356,11 +377,11 @@ def build(
         drafts=drafts,
         cache=parsed,
         keys_out=issue_keys,
-        while_parsing=lambda: compile_templates(config, _site_templates(content_dir)),
+        while_parsing=lambda: compile_templates(config, site_templates(content_dir)),
     )
 
     site_key = fingerprint(
-        config, tree_stats(*_site_templates(content_dir), asset_dir("templates")), drafts
+        config, tree_stats(*site_templates(content_dir), asset_dir("templates")), drafts
     )
     # Without a cache (--no-cache) there is no next build to key pages for.
     reuse = (
@@ -429,7 +450,7 @@ def build(
     state.save()
     return BuildResult(
         loaded.digest,
-        loaded.warnings,
+        loaded.warnings + unwritable,
         len(outputs),
         time.perf_counter() - start,
         issues,
@@ -620,6 +641,25 @@ def write_outputs(
             f"refusing to replace {out_dir}: it is not empty and was not written by digest "
             f"(no {SITE_MARKER} file); choose another --out"
         )
+    try:
+        return _write_outputs(outputs, out_dir, spare, keep_old, live_stats)
+    except OSError as exc:
+        # A folder that cannot be written (permissions, a file where a folder must be,
+        # a full disk): the live site is as it was, and this says why.
+        name = str(exc.filename or "")
+        if name and not name.startswith(str(out_dir.parent)):
+            raise OutputError(f"cannot read {name}: {exc.strerror}") from None
+        where = f" ({name})" if name else ""
+        raise OutputError(f"cannot write the site to {out_dir}: {exc.strerror}{where}") from None
+
+
+def _write_outputs(
+    outputs: Mapping[str, bytes] | Iterable[tuple[str, bytes | None]],
+    out_dir: Path,
+    spare: Spare | None,
+    keep_old: Path | None,
+    live_stats: Mapping[str, FileStat],
+) -> Written:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     clean_leftovers(out_dir)
     tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"

@@ -212,7 +212,8 @@ def test_disk_full_midway_leaves_previous_site(
         real_write(target, data)
 
     monkeypatch.setattr(site, "_write_new", write_new)
-    with pytest.raises(OSError, match="No space left"):
+    # Said as a problem with the output folder (exit 2 from the CLI), not a traceback.
+    with pytest.raises(OutputError, match=r"cannot write the site to .*: No space left"):
         build(content, out)
     assert snapshot(out) == before
     assert leftovers(out) == []
@@ -228,7 +229,7 @@ def test_failed_hard_link_leaves_previous_site(
 
     monkeypatch.setattr(os, "link", link)
     touch_issue(content)
-    with pytest.raises(OSError, match="Too many links"):
+    with pytest.raises(OutputError, match="Too many links"):
         build(content, out)
     assert snapshot(out) == before
     assert leftovers(out) == []
@@ -244,7 +245,7 @@ def test_failed_swap_leaves_previous_site(
         raise OSError(errno.EXDEV, "Invalid cross-device link")
 
     monkeypatch.setattr(site, "_exchange", exchange)
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError, match="cannot write the site"):
         build(content, out)
     assert snapshot(out) == before
     assert leftovers(out) == []
