@@ -24,6 +24,8 @@ class LinkDraft:
     tags: tuple[str, ...]
     line: int
     explicit_id: str | None = None
+    id_pos: tuple[int, int] | None = None
+    """Line and column of the written `id:` value, where a duplicate id is reported."""
     commentary: list[str] = field(default_factory=list)
 
 
@@ -129,9 +131,11 @@ class Outline:
         kind = "subtopic" if subtopic else "section"
         guess = self.taxonomy.suggest(heading, subtopic)
         known = self.taxonomy.subtopics if subtopic else self.taxonomy.sections
-        hint = (f"did you mean '{guess}'? " if guess else "") + (
-            f"known {kind}s: {', '.join(t.name for t in known)}; "
-            "or add it (or an alias) to the taxonomy in site.yaml"
+        names = ", ".join(t.name for t in known)
+        hint = (
+            (f"did you mean '{guess}'? " if guess else "")
+            + (f"known {kind}s: {names}; or add it" if names else f"no {kind}s are set; add it")
+            + " (or an alias) to the taxonomy in site.yaml"
         )
         self.warnings.append(
             self.src.diag(f"unknown {kind} '{heading}'", line, 1, hint=hint, severity="warning")
@@ -170,18 +174,19 @@ class Outline:
         for d in drafts:
             if d.explicit_id is None:
                 continue
+            line, col = d.id_pos or (d.line, 1)
             if d.explicit_id in taken:
                 self.errors.append(
                     self.src.diag(
                         f"duplicate link id '{d.explicit_id}' (first used on line "
                         f"{first_line[d.explicit_id]})",
-                        d.line,
-                        1,
+                        line,
+                        col,
                         hint="ids must be unique within an issue; change or remove one `id:`",
                     )
                 )
             taken.add(d.explicit_id)
-            first_line.setdefault(d.explicit_id, d.line)
+            first_line.setdefault(d.explicit_id, d.line)  # the link's line, as in dump
         titles = {id(d): plain_title(d.title_md) for d in drafts}
         ids = {id(d): d.explicit_id or unique_slug(slugify(titles[id(d)]), taken) for d in drafts}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import codecs
 import datetime as dt
 import difflib
 import re
@@ -16,7 +17,7 @@ from digest.errors import ContentError, ContentErrors, Diagnostic, SourceText
 from digest.model import Issue, ParsedIssue
 from digest.outline import LinkDraft, Outline, trim_lines
 from digest.slug import slugify
-from digest.yamlmap import Positions, load_mapping
+from digest.yamlmap import Positions, read_mapping
 
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
@@ -173,7 +174,8 @@ def check_fields(
             _, vline, vcol = pos.get(key, (line, line, 1))
             problems.append(src.diag(str(exc), vline, vcol, hint=exc.hint))
     for key in required:
-        if key not in data and key not in meant:
+        # A key whose value could not be read is there: its problem is already reported.
+        if key not in data and key not in pos and key not in meant:
             problems.append(
                 src.diag(
                     f"missing required key '{key}' in {what}",
@@ -218,37 +220,65 @@ def _marked_lines(text: str) -> list[int]:
     return marks
 
 
+_UNCLOSED_HINT = (
+    "a line starting with `## ` or `### ` is a heading and ends the block; "
+    "close its YAML with a line `---` after the last `key: value` line"
+)
+
+
 def parse_native(path: str, text: str, config: SiteConfig) -> ParsedIssue:
     """Parse a native issue file's text (first line `---`) into an Issue."""
     src = SourceText(path, text)
     lines = src.lines
+    count = len(lines)
     problems: list[Diagnostic] = []
     # Only marked lines need a look of their own; the runs between them are text.
     marks = _marked_lines(text)
     delimiters = [i for i in marks if _is_delimiter(lines[i])]
+    # In YAML a `## ` line is a comment, but inside a block it is nearly always a heading
+    # after a forgotten closing `---`. Ending the block there keeps one missing `---` from
+    # pairing every later `---` with the wrong partner.
+    headings = [i for i in marks if lines[i].startswith("##") and _heading(lines[i])]
 
-    # Issue front matter: line 1 is `---`; find its closing line.
-    end = next((i for i in delimiters if i >= 1), None)
-    if end is None:
-        raise ContentError(
-            src.diag(
-                "issue front matter is not closed",
-                1,
-                1,
-                hint="add a line `---` after the issue's `title:`/`date:` lines",
-            )
+    def block_end(start: int) -> int:
+        """Index of the line that ends the block opened at `start`: `---`, a heading or EOF."""
+        d = bisect.bisect_right(delimiters, start)
+        h = bisect.bisect_right(headings, start)
+        return min(
+            delimiters[d] if d < len(delimiters) else count,
+            headings[h] if h < len(headings) else count,
         )
-    data, pos = load_mapping(src, "\n".join(lines[1:end]), 2, "issue front matter")
-    meta = check_fields(
-        src, data, pos, ISSUE_FIELDS, ISSUE_REQUIRED, 1, "issue front matter", problems
-    )
+
+    def unclosed(what: str, start: int, end: int, hint: str) -> Diagnostic:
+        if end == count:
+            return src.diag(f"{what} is not closed", start + 1, 1, hint=hint)
+        return src.diag(
+            f"{what} is not closed: add `---` before line {end + 1}",
+            start + 1,
+            1,
+            hint=_UNCLOSED_HINT,
+        )
+
+    # Issue front matter: line 1 is `---`. Its problems are collected like any other, so
+    # the body's are reported in the same run; an Issue is made only when there are none.
+    end = block_end(0)
+    meta: dict[str, Any] = {}
+    if end < count and _is_delimiter(lines[end]):
+        front = read_mapping(src, "\n".join(lines[1:end]), 2, "issue front matter", problems)
+        if front is not None:
+            meta = check_fields(
+                src, *front, ISSUE_FIELDS, ISSUE_REQUIRED, 1, "issue front matter", problems
+            )
+        end += 1
+    else:
+        hint = "add a line `---` after the issue's `title:`/`date:` lines"
+        problems.append(unclosed("issue front matter", 0, end, hint))
 
     outline = Outline(src, config.taxonomy)
     intro: list[str] = []
     in_fence = False
-    i = end + 1
-    count = len(lines)
-    k = bisect.bisect_right(marks, end)  # index in `marks` of the next marked line
+    i = end
+    k = bisect.bisect_left(marks, end)  # index in `marks` of the next marked line
     while i < count:
         marked = marks[k] if k < len(marks) else count
         if marked > i:
@@ -263,29 +293,23 @@ def parse_native(path: str, text: str, config: SiteConfig) -> ParsedIssue:
         lineno = i + 1
         heading = None if in_fence else _heading(line)
         if _is_delimiter(line):
-            d = bisect.bisect_right(delimiters, i)
-            close = delimiters[d] if d < len(delimiters) else None
-            if close is None:
-                problems.append(
-                    src.diag(
-                        "link block is not closed",
-                        lineno,
-                        1,
-                        hint="end the link's YAML with a line `---`; "
-                        "for a thematic break in commentary write `***`",
-                    )
+            in_fence = False
+            close = block_end(i)
+            if close == count or not _is_delimiter(lines[close]):
+                hint = (
+                    "end the link's YAML with a line `---`; "
+                    "for a thematic break in commentary write `***`"
                 )
-                break
-            try:
-                block, bpos = load_mapping(
-                    src, "\n".join(lines[i + 1 : close]), i + 2, "link block"
-                )
-            except ContentError as exc:
-                problems.append(exc.diagnostic)
-                block, bpos = None, {}
+                problems.append(unclosed("link block", i, close, hint))
+                i, k = close, bisect.bisect_left(marks, close)  # read on from the heading
+                continue
+            block = read_mapping(
+                src, "\n".join(lines[i + 1 : close]), i + 2, "link block", problems
+            )
             if block is not None:
+                data, bpos = block
                 fields = check_fields(
-                    src, block, bpos, LINK_FIELDS, LINK_REQUIRED, lineno, "link block", problems
+                    src, data, bpos, LINK_FIELDS, LINK_REQUIRED, lineno, "link block", problems
                 )
                 if not outline.in_section:
                     problems.append(
@@ -297,6 +321,7 @@ def parse_native(path: str, text: str, config: SiteConfig) -> ParsedIssue:
                         )
                     )
                 elif "url" in fields and "title" in fields:
+                    _, id_line, id_col = bpos.get("id", (lineno, lineno, 1))
                     outline.add_link(
                         LinkDraft(
                             title_md=fields["title"],
@@ -306,9 +331,9 @@ def parse_native(path: str, text: str, config: SiteConfig) -> ParsedIssue:
                             tags=fields.get("tags", ()),
                             line=lineno,
                             explicit_id=fields.get("id"),
+                            id_pos=(id_line, id_col),
                         )
                     )
-            in_fence = False
             i = close + 1
             k = bisect.bisect_right(marks, close)
             continue
@@ -357,37 +382,56 @@ def issue_slug(path: str) -> str:
     return unicodedata.normalize("NFC", PurePath(path).stem)
 
 
+def _normalised(text: str) -> str:
+    return unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _error_at(path: str, head: str, rest: str, message: str, hint: str) -> ContentError:
+    """An error just after `head`, the normalised text before the problem, quoting its line.
+
+    Counted in the text a reader sees (lines after CR/CRLF normalisation, columns in NFC
+    code points), as YAML and field errors are, not in bytes.
+    """
+    start = head.rfind("\n") + 1
+    return ContentError(
+        Diagnostic(
+            path,
+            head.count("\n") + 1,
+            len(head) - start + 1,
+            message,
+            hint=hint,
+            source_line=head[start:] + rest.split("\n", 1)[0],
+        )
+    )
+
+
 def decode(path: str, data: bytes) -> str:
     """UTF-8 (a BOM is dropped), CRLF/CR normalised, NFC; non-UTF-8 or empty is a ContentError.
 
     NFC, because macOS tools may write Korean decomposed (NFD): it must give the same
     headings, tags, sources and duplicate checks as the composed text it looks like.
     """
+    body = data.removeprefix(codecs.BOM_UTF8)
     try:
-        text = data.decode("utf-8-sig")
+        text = _normalised(body.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        before = data[: exc.start]
-        line = before.count(b"\n") + 1
-        col = exc.start - (before.rfind(b"\n") + 1) + 1
-        raise ContentError(
-            Diagnostic(
-                path,
-                line,
-                col,
-                f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
-                hint="save the file as UTF-8 (most editors: 'Save with encoding')",
-            )
+        bad = exc.start
+        line_end = bad + len(re.split(rb"[\r\n]", body[bad : bad + 4096], maxsplit=1)[0])
+        raise _error_at(
+            path,
+            _normalised(body[:bad].decode("utf-8")),
+            _normalised(body[bad:line_end].decode("utf-8", "replace")),  # U+FFFD in the quote
+            f"file is not valid UTF-8 (byte 0x{body[bad]:02x})",
+            hint="save the file as UTF-8 (most editors: 'Save with encoding')",
         ) from None
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise ContentError(
-            Diagnostic(
-                path,
-                line,
-                1,
-                "file contains NUL bytes; is it a binary file?",
-                hint="only Markdown text files belong in content/issues/",
-            )
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise _error_at(
+            path,
+            text[:nul],
+            text[nul : nul + 4096],
+            "file contains NUL bytes; is it a binary file?",
+            hint="only Markdown text files belong in content/issues/",
         )
     if not text.strip():
         raise ContentError(
@@ -399,7 +443,7 @@ def decode(path: str, data: bytes) -> str:
                 hint="write the issue (`digest new` scaffolds one), or delete the file",
             )
         )
-    return unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return text
 
 
 def read_issue(path: str, data: bytes, config: SiteConfig) -> ParsedIssue:

@@ -7,8 +7,9 @@ import re
 from typing import Any
 
 import yaml
+from yaml.constructor import SafeConstructor
 
-from digest.errors import ContentError, SourceText
+from digest.errors import ContentError, Diagnostic, SourceText
 
 # libyaml's C loader is several times faster; fall back to pure Python when absent.
 Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -92,102 +93,156 @@ def simple_mapping(text: str, first_line: int) -> tuple[dict[str, Any], Position
     return (data, positions) if data else None
 
 
-def load_mapping(
-    src: SourceText, text: str, first_line: int, what: str
-) -> tuple[dict[str, Any], Positions]:
-    """Parse `text` (which starts at file line `first_line`) as a YAML mapping."""
+def read_mapping(
+    src: SourceText, text: str, first_line: int, what: str, problems: list[Diagnostic]
+) -> tuple[dict[str, Any], Positions] | None:
+    """Parse `text` (which starts at file line `first_line`) as a YAML mapping.
+
+    Every problem found is appended to `problems`, so one run reports them all. Returns
+    None when `text` is not a mapping at all; else the keys whose values could be read,
+    and the positions of every key written (a bad value is not also a missing key).
+    """
     simple = simple_mapping(text, first_line)
     if simple is not None:
         return simple
-    return load_yaml_mapping(src, text, first_line, what)
+    return read_yaml_mapping(src, text, first_line, what, problems)
+
+
+def load_mapping(
+    src: SourceText, text: str, first_line: int, what: str
+) -> tuple[dict[str, Any], Positions]:
+    """`read_mapping`, raising its first problem as a ContentError."""
+    problems: list[Diagnostic] = []
+    return _first_problem_raised(read_mapping(src, text, first_line, what, problems), problems)
 
 
 def load_yaml_mapping(
     src: SourceText, text: str, first_line: int, what: str
 ) -> tuple[dict[str, Any], Positions]:
     """`load_mapping` by PyYAML alone, for any YAML text; its errors carry positions."""
+    problems: list[Diagnostic] = []
+    result = read_yaml_mapping(src, text, first_line, what, problems)
+    return _first_problem_raised(result, problems)
+
+
+def _first_problem_raised(
+    result: tuple[dict[str, Any], Positions] | None, problems: list[Diagnostic]
+) -> tuple[dict[str, Any], Positions]:
+    if result is None or problems:
+        raise ContentError(problems[0])  # a None result always comes with a problem
+    return result
+
+
+def read_yaml_mapping(
+    src: SourceText, text: str, first_line: int, what: str, problems: list[Diagnostic]
+) -> tuple[dict[str, Any], Positions] | None:
+    """`read_mapping` by PyYAML alone: every duplicate key and every unreadable value."""
     loader = Loader(text)
     try:
         node = loader.get_single_node()
-        if node is None:
-            return {}, {}
-        if not isinstance(node, yaml.MappingNode):
-            line = first_line + node.start_mark.line
-            raise ContentError(
+    except yaml.MarkedYAMLError as exc:
+        problems.append(_yaml_error(src, exc, first_line, what))
+        return None
+    except yaml.YAMLError as exc:
+        problems.append(
+            src.diag(f"invalid YAML in {what}: {exc}", first_line, 1, hint="check the YAML syntax")
+        )
+        return None
+    finally:
+        loader.dispose()
+    if node is None:
+        return {}, {}
+    if not isinstance(node, yaml.MappingNode):
+        problems.append(
+            src.diag(
+                f"{what} must be a YAML mapping of `key: value` lines",
+                first_line + node.start_mark.line,
+                node.start_mark.column + 1,
+                hint="write one `key: value` per line between the `---` lines",
+            )
+        )
+        return None
+    data: dict[str, Any] = {}
+    positions: Positions = {}
+    # Each value is built on its own, so one that cannot be (`2022-13-45`) hides no other.
+    constructor = SafeConstructor()
+    for key_node, value_node in node.value:
+        key_line = first_line + key_node.start_mark.line
+        key_col = key_node.start_mark.column + 1
+        if not isinstance(key_node, yaml.ScalarNode):
+            problems.append(
                 src.diag(
-                    f"{what} must be a YAML mapping of `key: value` lines",
-                    line,
-                    node.start_mark.column + 1,
-                    hint="write one `key: value` per line between the `---` lines",
+                    f"invalid YAML in {what}: a key must be text, not a list or mapping",
+                    key_line,
+                    key_col,
+                    hint="write one `key: value` per line; a line starting with `?` or `[` "
+                    "is not a key",
                 )
             )
-        positions: Positions = {}
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            if key in positions:
-                raise ContentError(
-                    src.diag(
-                        f"duplicate key '{key}' in {what}",
-                        first_line + key_node.start_mark.line,
-                        key_node.start_mark.column + 1,
-                        hint="each key may appear once; remove one of them",
-                    )
+            continue
+        # The key as written: `~` and `yes` are what the editor typed, not None or True.
+        key = key_node.value
+        if key in positions:
+            problems.append(
+                src.diag(
+                    f"duplicate key '{key}' in {what}",
+                    key_line,
+                    key_col,
+                    hint="each key may appear once; remove one of them",
                 )
-            positions[key] = (
-                first_line + key_node.start_mark.line,
-                first_line + value_node.start_mark.line,
-                value_node.start_mark.column + 1,
             )
+            continue
+        value_line = first_line + value_node.start_mark.line
+        value_col = value_node.start_mark.column + 1
+        positions[key] = (key_line, value_line, value_col)
         try:
-            data = loader.construct_document(node)
+            data[key] = constructor.construct_document(value_node)
+        except yaml.MarkedYAMLError as exc:
+            problems.append(_yaml_error(src, exc, first_line, what))
+            constructor = SafeConstructor()  # a failed build leaves state behind
         except (ValueError, OverflowError) as exc:
             # PyYAML's constructors raise plain ValueError for values that look like a date
             # or number but are not one (`2022-13-45`, `!!float x`, a 5000-digit int).
-            line, col = _unconstructable(node)
-            raise ContentError(
+            problems.append(
                 src.diag(
                     f"invalid value in {what}: {exc}",
-                    first_line + line,
-                    col + 1,
+                    value_line,
+                    value_col,
                     hint="correct the value, or quote it to keep it as text",
                 )
-            ) from None
-    except yaml.MarkedYAMLError as exc:
-        problem = exc.problem or exc.context or "invalid YAML"
-        mark = exc.problem_mark or exc.context_mark
-        # An unclosed '[' or '"' is found lines later; point at where it was opened.
-        if exc.context and exc.context_mark is not None:
-            mark = exc.context_mark
-            what_opened = re.sub(r"^while (parsing|scanning) (a |an )?", "", exc.context)
-            problem += f" (in the {what_opened} that starts here)"
-        line = first_line + (mark.line if mark else 0)
-        col = (mark.column + 1) if mark else 1
-        raise ContentError(
-            src.diag(
-                f"invalid YAML in {what}: {problem}",
-                line,
-                col,
-                hint="check quoting and indentation; quote values that contain ': ' or start "
-                "with a special character like '[', '*' or '&'",
             )
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ContentError(
-            src.diag(f"invalid YAML in {what}: {exc}", first_line, 1, hint="check the YAML syntax")
-        ) from None
-    finally:
-        loader.dispose()
-    if not isinstance(data, dict):  # pragma: no cover - guarded by the node check
-        data = {}
-    return {str(k): v for k, v in data.items()}, positions
+            constructor = SafeConstructor()
+    return data, positions
 
 
-def _unconstructable(node: yaml.MappingNode) -> tuple[int, int]:
-    """0-based line and column of the first key or value PyYAML cannot construct."""
-    for pair in node.value:
-        for part in pair:
-            try:
-                yaml.SafeLoader("").construct_object(part, deep=True)
-            except (ValueError, OverflowError, yaml.YAMLError):
-                return part.start_mark.line, part.start_mark.column
-    return node.start_mark.line, node.start_mark.column
+_OPENED = re.compile(
+    r"while (?:scanning|parsing) an? (quoted scalar|flow sequence|flow mapping|simple key)"
+)
+"""Contexts of a problem found after the end of what was opened: point at the opening."""
+
+
+def _yaml_error(
+    src: SourceText, exc: yaml.MarkedYAMLError, first_line: int, what: str
+) -> Diagnostic:
+    """A PyYAML error as a diagnostic: a readable message at the most useful mark."""
+    context, mark = exc.context, exc.problem_mark or exc.context_mark
+    opened = _OPENED.fullmatch(context or "")
+    if exc.problem is None:
+        problem = context or "invalid YAML"
+    elif opened and exc.context_mark is not None:
+        # An unclosed '[' or '"' is found lines later; point at where it was opened.
+        problem, mark = f"{exc.problem} (in the {opened[1]} that starts here)", exc.context_mark
+    elif context and context.startswith("while "):
+        problem = f"{exc.problem} ({context})"  # e.g. 'while constructing a mapping'
+    elif context and exc.context_mark is not None:
+        # The composer's two-part messages: 'found duplicate anchor …; first occurrence'.
+        problem = f"{context} (line {first_line + exc.context_mark.line}), {exc.problem}"
+    else:
+        problem = exc.problem
+    return src.diag(
+        f"invalid YAML in {what}: {problem}",
+        first_line + (mark.line if mark else 0),
+        (mark.column + 1) if mark else 1,
+        hint="check quoting and indentation; quote values that contain ': ' or start "
+        "with a special character like '[', '*' or '&'",
+    )
