@@ -342,6 +342,12 @@ EPILOG = {
 }
 
 
+def _port(value: str) -> int:
+    if not value.isdigit() or not 0 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number (0 to 65535)")
+    return int(value)
+
+
 def _base_url(value: str) -> str:
     from digest.config import BASE_URL_RULE, is_base_url
 
@@ -414,7 +420,7 @@ def parser() -> argparse.ArgumentParser:
         help="output folder (default: a temporary folder, so _site keeps its real base_url)",
     )
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    s.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    s.add_argument("--port", type=_port, default=8000, help="port (default: 8000)")
     s.add_argument("--drafts", action="store_true", help="include draft issues")
     s.add_argument("-v", "--verbose", action="store_true", help="log every request")
     s.set_defaults(func=cmd_serve)
@@ -448,3 +454,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:
+        # A file or folder the command was pointed at cannot be read or written
+        # (`import -o` into a missing folder, `new` in a read-only one): say which.
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_USAGE

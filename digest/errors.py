@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -13,6 +14,38 @@ _VISIBLE |= {c: 0xFFFD for c in range(0x80, 0xA0)}
 def visible(text: str) -> str:
     """`text` with control characters (tab aside) shown as symbols, for a terminal."""
     return text.translate(_VISIBLE)
+
+
+QUOTE_WIDTH = 100
+"""Characters of a long source line quoted around the column (minified text, data URLs)."""
+
+
+def _quoted(line: str, col: int) -> tuple[str, str]:
+    """The source line as quoted (a window of a long one), and the padding under it to `col`.
+
+    The padding takes the width each character has on a terminal: two columns for
+    Hangul and other wide characters, none for combining marks, and tabs as tabs
+    (the quote and the caret line have prefixes of the same width).
+    """
+    start = 0
+    if len(line) > QUOTE_WIDTH:
+        start = min(max(col - 1 - QUOTE_WIDTH // 2, 0), len(line) - QUOTE_WIDTH)
+        end = start + QUOTE_WIDTH
+        head = "…" if start else ""
+        line = head + line[start:end] + ("…" if end < len(line) else "")
+        start -= len(head)
+    before = line[: max(col - 1 - start, 0)]
+    pad = "".join(
+        "\t"
+        if c == "\t"
+        else ""
+        if unicodedata.combining(c)
+        else "  "
+        if unicodedata.east_asian_width(c) in "WF"
+        else " "
+        for c in before
+    )
+    return line, pad
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +76,9 @@ class Diagnostic:
         path, message = visible(self.path), visible(self.message)
         out = [f"{path}:{self.line}:{self.col}: {self.severity}: {message}"]
         if self.source_line:
-            out.append(f"{self.line:>5} | {visible(self.source_line)}")
-            out.append("      | " + " " * max(self.col - 1, 0) + "^")
+            quote, pad = _quoted(visible(self.source_line), self.col)
+            out.append(f"{self.line:>5} | {quote}")
+            out.append(f"      | {pad}^")
         if self.hint:
             out.append(f"hint: {visible(self.hint)}")
         return "\n".join(out)

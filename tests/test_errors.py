@@ -80,3 +80,23 @@ def test_control_characters_in_a_diagnostic_are_shown_not_sent() -> None:
         "      |         ^",
         "hint: fix\u2407 it",
     ]
+
+
+def test_the_caret_points_at_the_column_under_wide_characters_and_tabs() -> None:
+    # Hangul takes two columns of a terminal and a tab moves to the next stop: the
+    # caret line copies that, so it stands under the character the column names.
+    from digest.errors import Diagnostic
+
+    korean = Diagnostic("a.md", 3, 14, "x", source_line="title: 한국어 제목: 콜론").format()
+    assert korean.split("\n")[2] == "      | " + " " * 7 + " " * 6 + " " * 5 + "^"
+    tabbed = Diagnostic("a.md", 3, 4, "x", source_line="a\tb: c").format()
+    assert tabbed.split("\n")[2] == "      |  \t ^"
+
+
+def test_a_long_line_is_quoted_around_the_column() -> None:
+    from digest.errors import QUOTE_WIDTH, Diagnostic
+
+    line = "".join(chr(0x61 + n % 26) for n in range(5000))
+    quote, caret = Diagnostic("a.md", 1, 4000, "x", source_line=line).format().split("\n")[1:3]
+    assert len(quote) < QUOTE_WIDTH + 20 and quote.startswith("    1 | …") and quote.endswith("…")
+    assert quote[caret.index("^")] == line[3999]

@@ -157,3 +157,22 @@ def test_a_cache_folder_that_cannot_be_made_is_a_warning(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     assert ".digest-cache:1:1: warning: cannot keep the build cache here" in result.stderr
     assert (tmp_path / "out" / "index.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["import", "SEED", "-o", "/nonexistent/folder/x.md"], "error: No such file or directory"),
+        (["import", "SEED", "-o", "TMP", "--force"], "error: Is a directory"),
+        (["serve", "--port", "99999"], "is not a port number"),
+    ],
+)
+def test_commands_pointed_at_impossible_places_say_so(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    from .conftest import SEED
+
+    args = [str(SEED) if a == "SEED" else str(tmp_path) if a == "TMP" else a for a in args]
+    result = run_digest(*args)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
