@@ -133,10 +133,47 @@ def _first_problem_raised(
     return result
 
 
+MAX_DEPTH = 100
+"""Deepest nesting of lists and mappings read: libyaml's composer recurses in C, and
+about 20,000 levels crashed the interpreter (no exception to report)."""
+
+
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """Where (0-based line, column) `text` nests deeper than MAX_DEPTH, or None."""
+    # Each level takes one of these characters at least: most texts need no look.
+    if sum(map(text.count, "[{-:?")) <= MAX_DEPTH:
+        return None
+    depth = 0
+    try:
+        # The event parser keeps its own stack (no recursion): safe at any depth.
+        for event in yaml.parse(text, Loader=Loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                mark = event.start_mark
+                if depth > MAX_DEPTH and mark is not None:
+                    return mark.line, mark.column
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # composing reports it, with its place
+    return None
+
+
 def read_yaml_mapping(
     src: SourceText, text: str, first_line: int, what: str, problems: list[Diagnostic]
 ) -> tuple[dict[str, Any], Positions] | None:
     """`read_mapping` by PyYAML alone: every duplicate key and every unreadable value."""
+    deep = _too_deep(text)
+    if deep is not None:
+        problems.append(
+            src.diag(
+                f"{what} nests lists or mappings more than {MAX_DEPTH} deep",
+                first_line + deep[0],
+                deep[1] + 1,
+                hint="a link's fields are text or a list of text",
+            )
+        )
+        return None
     loader = Loader(text)
     try:
         node = loader.get_single_node()

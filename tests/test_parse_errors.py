@@ -252,3 +252,27 @@ def test_an_unknown_heading_with_no_terms_set_says_so() -> None:
     parsed = read_issue("x.md", text.encode(), config)
     [warning] = parsed.warnings
     assert warning.hint == "no subtopics are set; add it (or an alias) to the taxonomy in site.yaml"
+
+
+@pytest.mark.parametrize("opener", ["[{a: ", "- "])
+def test_deep_nesting_is_an_error_not_a_crash(opener: str) -> None:
+    # libyaml's composer recurses in C: 20,000 levels crashed the interpreter
+    # (a segfault: no traceback, no message, no exit code of ours).
+    import subprocess
+    import sys
+
+    nested = f"tags:\n  {opener * 20000}x\n" if opener == "- " else f"source: {opener * 20000}\n"
+    text = "---\ndate: 2023-01-31\n---\n## Research\n---\nurl: https://e.org/\ntitle: T\n"
+    text += f"{nested}---\n"
+    code = (
+        "import sys\nfrom digest.config import SiteConfig\n"
+        "from digest.errors import ContentErrors\nfrom digest.parse import read_issue\n"
+        "try:\n    read_issue('x.md', sys.stdin.buffer.read(), SiteConfig())\n"
+        "except ContentErrors as exc:\n    print(exc)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], input=text.encode(), capture_output=True, timeout=60
+    )
+    assert result.returncode == 0, result.returncode
+    line = b"x.md:9:" if opener == "- " else b"x.md:8:"
+    assert result.stdout.startswith(line) and b"more than 100 deep" in result.stdout
