@@ -40,7 +40,7 @@ WAIT = 30.0
 class Server:
     """A `digest serve` subprocess and what it printed."""
 
-    def __init__(self, cwd: Path, *args: str) -> None:
+    def __init__(self, cwd: Path, *args: str, own_group: bool = False) -> None:
         self.cwd = cwd
         self.lines: list[str] = []
         self.url = ""
@@ -53,6 +53,11 @@ class Server:
             stderr=subprocess.STDOUT,
             text=True,
             env=env,
+            # As a terminal runs it (Ctrl-C signals the whole group), when asked.
+            start_new_session=own_group,
+            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+            if own_group
+            else None,
         )
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -535,3 +540,15 @@ def test_garbage_is_collected_when_the_editor_pauses(
         assert collections == [1, 1]
     finally:
         dev.close()
+
+
+def test_ctrl_c_stops_the_server_and_its_helper_quietly(tmp_path: Path) -> None:
+    # Ctrl-C signals the whole process group: the stat helper process died of it with
+    # a traceback under the server's "stopped".
+    content = copy_content(tmp_path / "content")
+    server = Server(tmp_path, "--content", str(content), own_group=True)
+    server.wait_ready()
+    os.killpg(server.proc.pid, signal.SIGINT)
+    assert server.proc.wait(timeout=WAIT) in (0, 130)
+    time.sleep(0.5)  # the reader thread takes the last lines
+    assert "stopped" in server.output and "Traceback" not in server.output, server.output
