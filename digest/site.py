@@ -371,14 +371,22 @@ def build(
     issue_keys: dict[str, str] = {}
     from digest.render import PageReuse, compile_templates
 
-    loaded = load_digest(
-        content_dir,
-        config,
-        drafts=drafts,
-        cache=parsed,
-        keys_out=issue_keys,
-        while_parsing=lambda: compile_templates(config, site_templates(content_dir)),
-    )
+    try:
+        loaded = load_digest(
+            content_dir,
+            config,
+            drafts=drafts,
+            cache=parsed,
+            keys_out=issue_keys,
+            while_parsing=lambda: compile_templates(config, site_templates(content_dir)),
+        )
+    except ContentErrors as exc:
+        # The images' problems too (they are checked as the pages render): one run.
+        try:
+            content_files(content_dir, "images")
+        except ContentErrors as more:
+            raise ContentErrors([*exc.diagnostics, *more.diagnostics]) from None
+        raise
 
     site_key = fingerprint(
         config, tree_stats(*site_templates(content_dir), asset_dir("templates")), drafts

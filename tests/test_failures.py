@@ -176,3 +176,15 @@ def test_commands_pointed_at_impossible_places_say_so(
     result = run_digest(*args)
     assert result.returncode == 2 and message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_issue_errors_do_not_hide_the_images_problems(tmp_path: Path) -> None:
+    content = copy_content(tmp_path / "content")
+    (content / "images").mkdir(exist_ok=True)
+    (content / "images" / "secret.png").symlink_to("/etc/passwd")
+    issue = content / "issues" / "2022-12.md"
+    issue.write_text(issue.read_text("utf-8").replace("date: 2022-12-29", "date: 2022-13-29"))
+    with pytest.raises(ContentErrors) as caught:
+        build(content, tmp_path / "out")
+    paths = {Path(d.path).name for d in caught.value.diagnostics}
+    assert {"2022-12.md", "secret.png"} <= paths, caught.value
