@@ -79,6 +79,9 @@ def tree_stats(*roots: Path) -> list[tuple[str, int, int, int]]:
         try:
             entries = list(os.scandir(folder))
         except OSError:
+            # Recorded, not skipped: a folder that became unreadable is a change (the
+            # build then says what is wrong with it), not "nothing changed".
+            out.append((folder, -1, -1, -1))
             continue
         for entry in entries:
             try:

@@ -16,8 +16,8 @@ from digest.cache import Store, fingerprint
 from digest.checks import IssueFindings, check_issues, issue_findings
 from digest.config import SiteConfig, find_config, load_config
 from digest.errors import ContentErrors, Diagnostic, sort_key
-from digest.model import Digest, Issue, ParsedIssue
-from digest.parse import read_issue
+from digest.model import Digest, ParsedIssue
+from digest.parse import issue_slug, read_issue
 
 ISSUE_SUFFIXES = (".md", ".markdown")
 
@@ -218,7 +218,13 @@ def read_issue_files(
             data = path.read_bytes()
         except OSError as exc:
             problems.append(
-                Diagnostic(shown, 1, 1, f"cannot read file: {exc.strerror}", "check the file")
+                Diagnostic(
+                    shown,
+                    1,
+                    1,
+                    f"cannot read file: {exc.strerror}",
+                    "make it a readable file (check its permissions)",
+                )
             )
             continue
         slots.append(len(todo))
@@ -272,20 +278,25 @@ def _unchanged(
     return recorded[1], result
 
 
-def check_digest(parsed: list[ParsedIssue]) -> list[Diagnostic]:
-    """Cross-file checks: two files may not give the same issue slug."""
+def duplicate_slugs(paths: list[Path]) -> list[Diagnostic]:
+    """Cross-file check: two files may not give the same issue slug (their URL).
+
+    By file name alone, so it holds for files with errors too: one run reports all.
+    """
     problems: list[Diagnostic] = []
-    seen: dict[str, Issue] = {}
-    for p in parsed:
-        key = unicodedata.normalize("NFC", p.issue.slug)
-        first = seen.setdefault(key, p.issue)
-        if first is not p.issue:
+    seen: dict[str, str] = {}
+    cwd = os.getcwd()
+    for path in paths:
+        shown = display_path(path, cwd)
+        key = issue_slug(shown)
+        first = seen.setdefault(key, shown)
+        if first != shown:
             problems.append(
                 Diagnostic(
-                    p.issue.path,
+                    shown,
                     1,
                     1,
-                    f"issue slug '{key}' is already used by {first.path}",
+                    f"issue slug '{key}' is already used by {first}",
                     "rename one of the files: the file name is the issue's URL",
                 )
             )
@@ -331,8 +342,9 @@ def load_digest(
         )
     keys: dict[str, str] = {}
     findings: dict[str, IssueFindings] = {}
+    paths = issue_files(content_dir)
     parsed, problems = read_issue_files(
-        issue_files(content_dir),
+        paths,
         config,
         root=content_dir,
         cache=cache,
@@ -342,7 +354,7 @@ def load_digest(
     )
     if keys_out is not None:
         keys_out.update(keys)
-    problems += check_digest(parsed)
+    problems += duplicate_slugs(paths)
     warnings = [w for p in parsed for w in p.warnings]
     warnings += check_issues(parsed, content_dir, cache, keys, findings)
     if any(d.severity == "error" for d in problems):

@@ -80,10 +80,19 @@ def content_files(content_dir: Path, folder: str) -> dict[str, bytes]:
         return {}
     out: dict[str, bytes] = {}
     problems: list[Diagnostic] = []
-    for p in sorted(root.rglob("*")):  # rglob does not descend into symlinked folders
+    found, unreadable = _walk(root)
+    for p, why in unreadable:
+        problems.append(
+            Diagnostic(
+                display_path(p),
+                1,
+                1,
+                f"cannot read folder: {why}",
+                hint=f"make it readable: everything in {folder}/ is copied to the site",
+            )
+        )
+    for p in found:
         rel = p.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
         problem = link_problem(p, content_dir)
         if problem is None and p.is_file():
             # NFC, as Markdown text is: a macOS (NFD) file name must match its references.
@@ -109,6 +118,29 @@ def content_files(content_dir: Path, folder: str) -> dict[str, bytes]:
     if problems:
         raise ContentErrors(problems)
     return out
+
+
+def _walk(root: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Every entry under `root` but hidden ones, sorted; and the folders that cannot be read.
+
+    Symlinked folders are listed, not entered (their link is checked like a file's).
+    """
+    found: list[Path] = []
+    unreadable: list[tuple[Path, str]] = []
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as entries:
+                listed = [e for e in entries if not e.name.startswith(".")]
+        except OSError as exc:
+            unreadable.append((folder, exc.strerror or str(exc)))
+            continue
+        for entry in listed:
+            found.append(Path(entry.path))
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(Path(entry.path))
+    return sorted(found), unreadable
 
 
 def iter_outputs(

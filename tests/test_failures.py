@@ -188,3 +188,48 @@ def test_issue_errors_do_not_hide_the_images_problems(tmp_path: Path) -> None:
         build(content, tmp_path / "out")
     paths = {Path(d.path).name for d in caught.value.diagnostics}
     assert {"2022-12.md", "secret.png"} <= paths, caught.value
+
+
+def test_a_duplicate_issue_slug_is_reported_even_when_the_files_have_errors(
+    tmp_path: Path,
+) -> None:
+    # Slugs come from file names: the clash showed only once both files were clean.
+    content = copy_content(tmp_path / "content")
+    issue = content / "issues" / "2022-12.md"
+    issue.write_text(issue.read_text("utf-8").replace("date: 2022-12-29", "date: 2022-13-29"))
+    shutil.copy(issue, content / "issues" / "2022-12.markdown")
+    with pytest.raises(ContentErrors) as caught:
+        build(content, tmp_path / "out")
+    messages = [d.message for d in caught.value.diagnostics]
+    assert any("issue slug '2022-12' is already used by" in m for m in messages), messages
+
+
+def test_an_unreadable_folder_of_images_is_an_error_not_a_gap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The site was built without its images, exit 0.
+    import digest.site
+
+    content, out, before = _site(tmp_path)
+    (content / "images" / "sub").mkdir(parents=True)
+    (content / "images" / "sub" / "a.png").write_bytes(b"\x89PNG")
+    real = os.scandir
+
+    def scandir(path: object) -> object:
+        if str(path).endswith("images/sub"):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(digest.site.os, "scandir", scandir)
+    with pytest.raises(ContentErrors) as caught:
+        build(content, out)
+    monkeypatch.undo()
+    [problem] = caught.value.diagnostics
+    assert problem.path.endswith("images/sub") and "cannot read folder" in problem.message
+    assert _files(out) == before
+
+
+def test_import_of_a_folder_says_it_is_a_folder(tmp_path: Path) -> None:
+    result = run_digest("import", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {tmp_path} is a folder, not an issue file")
