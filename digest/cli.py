@@ -284,7 +284,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     src: Path = args.file
     if not src.is_file():
-        print(f"error: no such file: {src}", file=sys.stderr)
+        what = "is a folder, not an issue file" if src.is_dir() else "does not exist"
+        print(f"error: {src} {what}; give the legacy issue file to convert", file=sys.stderr)
         return EXIT_USAGE
     try:
         config = load_config(find_config(src.parent))

@@ -17,7 +17,7 @@ import yaml
 
 from digest.errors import ContentError, ContentErrors, Diagnostic, SourceText
 from digest.slug import slugify
-from digest.yamlmap import Loader, load_mapping
+from digest.yamlmap import Loader, read_mapping
 
 _NUMBERING = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?)\s+")
 
@@ -239,7 +239,7 @@ class _Problems:
 
     @functools.cached_property
     def _root(self) -> yaml.Node | None:
-        # Composed only once a problem needs a nested position: load_mapping keeps just
+        # Composed only once a problem needs a nested position: read_mapping keeps just
         # the top-level ones, and has already reported any YAML error in this text.
         try:
             return yaml.compose(self.text, Loader=Loader)
@@ -296,8 +296,12 @@ def parse_config(path: str, text: str) -> SiteConfig:
     """Parse the text of a `site.yaml`; raise ContentErrors listing every problem."""
     text = _unix_newlines(text)
     src = SourceText(path, text)
-    data, _ = load_mapping(src, text, 1, "site.yaml")
     report = _Problems(src, text)
+    # Every duplicate key and unreadable value, with the problems of the rest.
+    read = read_mapping(src, text, 1, "site.yaml", report.found)
+    if read is None:
+        raise ContentErrors(report.found)
+    data, _ = read
 
     values: dict[str, Any] = {}
     for key, value in data.items():

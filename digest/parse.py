@@ -81,6 +81,11 @@ def parse_tags(value: Any) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list):
         raise FieldError("'tags' must be a list", "write tags: [rlhf, llm] (brackets make a list)")
+    if any(isinstance(t, bool) or not isinstance(t, str | int | float) for t in value):
+        raise FieldError(
+            "each tag must be text, not a list, mapping or yes/no value",
+            "write tags: [rlhf, llm]; quote a tag that reads as something else ('yes')",
+        )
     tags = tuple(_text("tags", t) for t in value)
     if any(not t for t in tags):
         raise FieldError("'tags' must not contain empty tags", "remove the empty entry")

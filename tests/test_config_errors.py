@@ -240,3 +240,19 @@ def test_type_errors_say_what_is_wanted_with_a_real_example(
     [problem] = problems(line + "\n")
     assert problem.message == message
     assert hint in problem.hint and "..." not in problem.hint
+
+
+def test_yaml_problems_do_not_hide_the_others() -> None:
+    # A duplicate key or an unreadable value was the only problem reported.
+    from digest.config import parse_config
+
+    text = "title: a\ntitle: b\nper_page: 2022-02-30\nlanguage: 1x\nfeeds: {issues: 0}\n"
+    with pytest.raises(ContentErrors) as caught:
+        parse_config("site.yaml", text)
+    found = [(d.line, d.message.split(":")[0]) for d in caught.value.diagnostics]
+    assert found == [
+        (2, "duplicate key 'title' in site.yaml"),
+        (3, "invalid value in site.yaml"),
+        (4, "'language' must be a language tag, not '1x'"),
+        (5, "'feeds.issues' must be at least 1"),
+    ]

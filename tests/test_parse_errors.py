@@ -276,3 +276,12 @@ def test_deep_nesting_is_an_error_not_a_crash(opener: str) -> None:
     assert result.returncode == 0, result.returncode
     line = b"x.md:9:" if opener == "- " else b"x.md:8:"
     assert result.stdout.startswith(line) and b"more than 100 deep" in result.stdout
+
+
+def test_a_tag_that_is_not_text_is_said_so() -> None:
+    # `tags: [[a], 3]` said "'tags' must be text", with a hint to write `tags: some text`.
+    text = "---\ndate: 2023-01-31\n---\n## Research\n"
+    text += "---\nurl: https://e.org/\ntitle: T\ntags: [[a], 3]\n---\n"
+    [problem] = problems(text)
+    assert problem.message == "each tag must be text, not a list, mapping or yes/no value"
+    assert "tags: [rlhf, llm]" in problem.hint
