@@ -238,14 +238,11 @@ class FeedWriter:
         title = self.site_rooted(str(self.renderer.md_inline(link.title_md)))
         meta: list[str] = []
         if link.source:
-            href = self.abs_url(f"sources/{slugify(link.source)}/")
-            meta.append(f'<a href="{html.escape(href)}">{html.escape(link.source)}</a>')
+            meta.append(self._group_link("sources", link.source, ""))
         if link.published:
             month = i18n.format_month(link.published, self.config.language)
             meta.append(html.escape(month))
-        for tag in link.tags:
-            href = self.abs_url(f"tags/{slugify(tag)}/")
-            meta.append(f'<a href="{html.escape(href)}">#{html.escape(tag)}</a>')
+        meta += [self._group_link("tags", tag, "#") for tag in link.tags]
         anchor = html.escape(self.link_url(issue, link))
         meta.append(f'<a href="{anchor}" title="{html.escape(self.labels["permalink"])}">#</a>')
         return (
@@ -253,6 +250,14 @@ class FeedWriter:
             f"{title}</a></h{level}>\n<p>{' · '.join(meta)}</p>\n"
             + self.commentary_html(issue, link)
         )
+
+    def _group_link(self, kind: str, name: str, prefix: str) -> str:
+        """A tag or source: a link to its page, or plain text when its name has no slug."""
+        slug = slugify(name)
+        text = f"{prefix}{html.escape(name)}"
+        if not slug:  # as on pages: no page to link to (`tags//` is none of the site's)
+            return text
+        return f'<a href="{html.escape(self.abs_url(f"{kind}/{slug}/"))}">{text}</a>'
 
     def issue_html(self, issue: Issue) -> str:
         """The whole issue as HTML for feed readers; memoised across the three formats."""

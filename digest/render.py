@@ -123,7 +123,8 @@ def collect_groups(all_entries: Iterable[Entry]) -> dict[str, list[Group]]:
                 if key[1]:
                     spellings.setdefault(key, []).append(name)
             group = groups_of[kind, name]
-            if group is not None:
+            # Two names of one link can share a slug (`LLM`, `llm`): listed once.
+            if group is not None and (not group or group[-1] is not entry):
                 group.append(entry)
     groups: dict[str, list[Group]] = {kind: [] for kind in GROUP_KINDS}
     for (kind, slug), group_entries in members.items():

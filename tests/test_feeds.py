@@ -733,3 +733,42 @@ def test_a_title_with_a_link_is_not_a_link_inside_the_feed_title_link(tmp_path: 
     titles = [a for a in fragment.iter("a") if "See " in a.text_content()]
     assert titles and all(not a.findall(".//a") for a in titles)
     assert "See the paper first" in [a.text_content() for a in titles]
+
+
+def test_a_link_whose_tags_share_a_slug_is_listed_once(tmp_path: Path) -> None:
+    # `LLM` and `llm` are one tag page and one tag feed: the link was in both twice,
+    # two items with one guid.
+    from digest.site import build
+
+    from .conftest import copy_content
+
+    content = copy_content(tmp_path / "content")
+    issue = content / "issues" / "2022-12.md"
+    text = issue.read_text(encoding="utf-8")
+    assert "tags: [llm, " in text
+    issue.write_text(text.replace("tags: [llm, ", "tags: [llm, LLM, ", 1), encoding="utf-8")
+    out = tmp_path / "out"
+    build(content, out, use_cache=False)
+    feed = etree.parse(str(out / "tags" / "llm" / "feed.xml"))
+    guids = [g.text for g in feed.iter("guid")]
+    assert guids and len(guids) == len(set(guids)), guids
+    page = lxml.html.parse(str(out / "tags" / "llm" / "index.html"))
+    permalinks = [a.get("href") for a in page.iter("a") if a.get("class") == "permalink"]
+    assert permalinks and len(permalinks) == len(set(permalinks)), permalinks
+
+
+def test_a_tag_without_a_slug_is_text_in_the_feeds_as_on_pages(tmp_path: Path) -> None:
+    # The feeds linked `tags//`, a page the site does not have.
+    from digest.site import build
+
+    from .conftest import copy_content
+
+    content = copy_content(tmp_path / "content")
+    issue = content / "issues" / "2022-12.md"
+    text = issue.read_text(encoding="utf-8")
+    issue.write_text(text.replace("tags: [llm, ", 'tags: ["🙂", llm, ', 1), encoding="utf-8")
+    out = tmp_path / "out"
+    build(content, out, use_cache=False)
+    for name in ("feed.xml", "atom.xml", "feed.json"):
+        data = (out / name).read_text(encoding="utf-8")
+        assert "#🙂" in data and "tags//" not in data, name
