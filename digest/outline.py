@@ -89,6 +89,8 @@ class Outline:
         self.warnings: list[Diagnostic] = []
         self.errors: list[Diagnostic] = []
         self._current: _Group | None = None
+        self._section: _Group | None = None
+        """The section the last `##` opened (an existing one when a heading repeats it)."""
         self._link: LinkDraft | None = None
 
     def section(self, raw: str, line: int) -> None:
@@ -102,7 +104,7 @@ class Outline:
         group = existing or _Group(name, heading, slug, line)
         if existing is None:
             self.sections.append(group)
-        self._current, self._link = group, None
+        self._current, self._section, self._link = group, group, None
 
     def subtopic(self, raw: str, line: int) -> None:
         """Open a subtopic at a `###` heading, under the current section."""
@@ -120,7 +122,7 @@ class Outline:
         if term is None:
             self._warn_unknown(heading, line, subtopic=True)
         name, slug = (term.name, term.slug) if term else (heading, slugify(heading) or "topic")
-        parent = self.sections[-1]
+        parent = self._section or self.sections[-1]
         existing = next((t for t in parent.subtopics if t.slug == slug), None)
         group = existing or _Group(name, heading, slug, line)
         if existing is None:

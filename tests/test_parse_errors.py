@@ -285,3 +285,26 @@ def test_a_tag_that_is_not_text_is_said_so() -> None:
     [problem] = problems(text)
     assert problem.message == "each tag must be text, not a list, mapping or yes/no value"
     assert "tags: [rlhf, llm]" in problem.hint
+
+
+@pytest.mark.parametrize("kind", ["native", "legacy"])
+def test_a_subtopic_goes_under_the_section_heading_just_above_it(kind: str) -> None:
+    # A section named again (here by its alias) put the next subtopic under the
+    # section opened last before it instead.
+    if kind == "native":
+        link = "---\nurl: https://{0}.org\ntitle: {0}\n---\n"
+        text = "---\ndate: 2022-12-29\n---\n"
+    else:
+        link = "* [{0} (Dec 2022)](https://{0}.org)\n"
+        text = "# 2022년 12월\n"
+    text += "## Research\n### NLP\n" + link.format("a")
+    text += "## Business Cases\n### CV\n" + link.format("b")
+    text += "## 연구\n### MLOps\n" + link.format("c")
+    issue = read_issue("2022-12.md", text.encode(), SiteConfig()).issue
+    shape = {
+        s.name: [(t.name, [x.url for x in t.links]) for t in s.subtopics] for s in issue.sections
+    }
+    assert shape == {
+        "Research": [("NLP", ["https://a.org"]), ("MLOps", ["https://c.org"])],
+        "Business Cases": [("CV", ["https://b.org"])],
+    }
