@@ -8,7 +8,7 @@ import yaml
 
 from digest.config import strip_numbering
 from digest.model import Issue, Link
-from digest.parse import _FENCE, _heading
+from digest.parse import _heading, fence_closes, fence_opened
 
 # Long enough that PyYAML never folds a title over two lines.
 _NO_WRAP = 1 << 30
@@ -92,13 +92,15 @@ def _safe_lines(text: str) -> list[str]:
     # A legacy issue never needs these guards (its reader already normalised such lines);
     # they keep an issue from elsewhere from breaking the file it is written to.
     lines: list[str] = []
-    in_fence = False
+    fence: str | None = None  # the open code block's, by the native reader's rule
     for line in text.split("\n") if text else []:
         if line.rstrip() == "---":
             line = "***"
-        elif not in_fence and _heading(line):
+        elif fence is None and _heading(line):
             line = "\\" + line
-        if _FENCE.match(line):
-            in_fence = not in_fence
+        if fence is None:
+            fence = fence_opened(line)
+        elif fence_closes(line, fence):
+            fence = None
         lines.append(line)
     return lines

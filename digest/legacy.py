@@ -15,9 +15,10 @@ from digest.outline import LinkDraft, Outline, trim_lines
 # code blocks and headings exactly where the native reader will see them in the imported
 # file, or `digest import` would change the model.
 from digest.parse import (
-    _FENCE,
     FieldError,
     _heading,
+    fence_closes,
+    fence_opened,
     issue_slug,
     parse_url,
     title_from_pattern,
@@ -34,7 +35,6 @@ _URL_NEXT = re.compile(r"^[ \t]*\([ \t]*<?[A-Za-z][A-Za-z0-9+.\-]*://")
 _FILE_DATE = re.compile(r"(?<![0-9])([0-9]{4})-([0-9]{2})(?:-([0-9]{2}))?(?![0-9])")
 _DATE = re.compile(r"\s*([A-Za-z]+)\.?\s+([0-9]{4})\s*(?:,(.*))?", re.DOTALL)
 """The inside of a trailing `(Mon YYYY)` or `(Mon YYYY, Org)`."""
-_BACKTICKS_OR_TILDES = re.compile(r"\s*(`+|~+)")
 
 MONTHS = {
     name: number
@@ -340,13 +340,12 @@ class _LegacyReader:
         if not line.rstrip():
             self.blanks.append(line)
             return
-        fence = _FENCE.match(line)
-        if fence is not None:
-            if self.in_fence:
-                self.in_fence = False
-            else:
-                marker = _BACKTICKS_OR_TILDES.match(line)
-                self.in_fence, self.fence = True, marker[1] if marker else fence[1]
+        if self.in_fence:
+            self.in_fence = not fence_closes(line, self.fence)
+        else:
+            fence = fence_opened(line)
+            if fence is not None:
+                self.in_fence, self.fence = True, fence
         self._put(line)
 
     def _end_text(self) -> None:

@@ -19,7 +19,26 @@ from digest.outline import LinkDraft, Outline, trim_lines
 from digest.slug import slugify
 from digest.yamlmap import Positions, read_mapping
 
-_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+_FENCE_OPEN = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
+_FENCE_CLOSE = re.compile(r" {0,3}(`{3,}|~{3,})[ \t]*")
+
+
+def fence_opened(line: str) -> str | None:
+    """The run of backticks or tildes a line opens a code block with, or None.
+
+    CommonMark's rule, as markdown-it renders: up to three spaces (a tab makes an
+    indented block), and no backtick after a backtick run (```x``` is a code span).
+    """
+    match = _FENCE_OPEN.match(line)
+    if match is None or (match[1][0] == "`" and "`" in match[2]):
+        return None
+    return match[1]
+
+
+def fence_closes(line: str, fence: str) -> bool:
+    """True if `line` closes the code block `fence` opened: the same character, as many."""
+    match = _FENCE_CLOSE.fullmatch(line.rstrip("\r"))
+    return match is not None and match[1][0] == fence[0] and len(match[1]) >= len(fence)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 # No whitespace, control characters or noncharacters: neither a browser nor XML (feeds)
 # takes them in a URL.
@@ -281,7 +300,7 @@ def parse_native(path: str, text: str, config: SiteConfig) -> ParsedIssue:
 
     outline = Outline(src, config.taxonomy)
     intro: list[str] = []
-    in_fence = False
+    fence: str | None = None  # the open code block's fence
     i = end
     k = bisect.bisect_left(marks, end)  # index in `marks` of the next marked line
     while i < count:
@@ -296,9 +315,9 @@ def parse_native(path: str, text: str, config: SiteConfig) -> ParsedIssue:
         k += 1
         line = lines[i]
         lineno = i + 1
-        heading = None if in_fence else _heading(line)
+        heading = None if fence else _heading(line)
         if _is_delimiter(line):
-            in_fence = False
+            fence = None
             close = block_end(i)
             if close == count or not _is_delimiter(lines[close]):
                 hint = (
@@ -356,8 +375,10 @@ def parse_native(path: str, text: str, config: SiteConfig) -> ParsedIssue:
             except ContentError as exc:
                 problems.append(exc.diagnostic)
         else:
-            if _FENCE.match(line):
-                in_fence = not in_fence
+            if fence is None:
+                fence = fence_opened(line)
+            elif fence_closes(line, fence):
+                fence = None
             if outline.in_section:
                 outline.text(line)
             else:

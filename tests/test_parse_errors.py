@@ -308,3 +308,31 @@ def test_a_subtopic_goes_under_the_section_heading_just_above_it(kind: str) -> N
         "Research": [("NLP", ["https://a.org"]), ("MLOps", ["https://c.org"])],
         "Business Cases": [("CV", ["https://b.org"])],
     }
+
+
+@pytest.mark.parametrize("kind", ["native", "legacy"])
+@pytest.mark.parametrize(
+    "commentary",
+    [
+        "```x = 1```",  # a code span: a backtick fence's info string has no backtick
+        "\t```sh",  # a tab makes an indented code block, not a fence
+        "~~~\n```\nstill code\n~~~",  # closed by its own kind of fence only
+        "````\n```\nstill code\n````",  # and by one at least as long
+    ],
+)
+def test_code_blocks_end_where_markdown_ends_them(kind: str, commentary: str) -> None:
+    # The readers' fence rule was looser than markdown-it's: a code span or a tab-indented
+    # fence opened a "code block" that swallowed the next heading, and its links went to
+    # the subtopic before it.
+    if kind == "native":
+        text = "---\ndate: 2022-12-29\n---\n## Research\n### NLP\n"
+        text += f"---\nurl: https://a.org\ntitle: A\n---\n{commentary}\n\n### CV\n"
+        text += "---\nurl: https://b.org\ntitle: B\n---\n"
+    else:
+        text = "# 2022년 12월\n## Research\n### NLP\n"
+        text += f"* [A (Dec 2022)](https://a.org)\n{commentary}\n\n### CV\n"
+        text += "* [B (Dec 2022)](https://b.org)\n"
+    issue = read_issue("2022-12.md", text.encode(), SiteConfig()).issue
+    [research] = issue.sections
+    shape = [(t.name, [x.title for x in t.links]) for t in research.subtopics]
+    assert shape == [("NLP", ["A"]), ("CV", ["B"])]
