@@ -287,9 +287,16 @@ def cmd_import(args: argparse.Namespace) -> int:
         what = "is a folder, not an issue file" if src.is_dir() else "does not exist"
         print(f"error: {src} {what}; give the legacy issue file to convert", file=sys.stderr)
         return EXIT_USAGE
+    data = src.read_bytes()
+    if data.removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0].rstrip() == b"---":
+        # Converting it again would drop what the legacy format cannot say (an `id:`).
+        print(f"error: {src} is in the native format already; nothing to convert", file=sys.stderr)
+        return EXIT_USAGE
+    # The settings of the folder it goes to: its title pattern names an untitled issue.
+    written_to = args.output if args.output is not None and str(args.output) != "-" else None
     try:
-        config = load_config(find_config(src.parent))
-        parsed = read_issue(str(src), src.read_bytes(), config)
+        config = load_config(find_config((written_to or src).absolute().parent))
+        parsed = read_issue(str(src), data, config)
     except ContentErrors as exc:
         print_diagnostics(exc.diagnostics)
         return EXIT_CONTENT

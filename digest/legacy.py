@@ -36,6 +36,21 @@ _FILE_DATE = re.compile(r"(?<![0-9])([0-9]{4})-([0-9]{2})(?:-([0-9]{2}))?(?![0-9
 _DATE = re.compile(r"\s*([A-Za-z]+)\.?\s+([0-9]{4})\s*(?:,(.*))?", re.DOTALL)
 """The inside of a trailing `(Mon YYYY)` or `(Mon YYYY, Org)`."""
 
+_BLOCK_MARK = re.compile(
+    r"#{1,6}(?:[ \t]|$)|>|[-+*](?:[ \t]|$)|([-*_])(?:[ \t]*\1){2,}[ \t]*$|`{3}|~{3}"
+)
+"""How a line that starts a block starts: heading, quote, bullet, rule, fence."""
+_ORDERED_MARK = re.compile(r"[0-9]{1,9}(?=[.)](?:[ \t]|$))")
+
+
+def _as_text(text: str) -> str:
+    """`text` with a backslash before the mark that would start a block on a line of its own."""
+    number = _ORDERED_MARK.match(text)
+    if number is not None:  # `1. first`: the escape goes before the `.`
+        return f"{number[0]}\\{text[number.end() :]}"
+    return "\\" + text if _BLOCK_MARK.match(text) else text
+
+
 MONTHS = {
     name: number
     for number, names in enumerate(
@@ -308,10 +323,9 @@ class _LegacyReader:
         inline = url_line[end + 1 :].strip()
         if inline.startswith(":"):
             inline = inline[1:].strip()
-        if _heading(inline):
-            # On the link's line it was text, not a heading; on a line of its own it would be.
-            inline = "\\" + inline
-        self._text(inline)
+        # On the link's line it was text in the list item; on a line of its own a
+        # heading, list, quote, rule or fence mark would make it one.
+        self._text(_as_text(inline))
         return url_index + 1
 
     def _text_end(self, line: str, start: int) -> int | None:

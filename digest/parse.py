@@ -39,6 +39,8 @@ def fence_closes(line: str, fence: str) -> bool:
     """True if `line` closes the code block `fence` opened: the same character, as many."""
     match = _FENCE_CLOSE.fullmatch(line.rstrip("\r"))
     return match is not None and match[1][0] == fence[0] and len(match[1]) >= len(fence)
+
+
 _MONTH = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 # No whitespace, control characters or noncharacters: neither a browser nor XML (feeds)
 # takes them in a URL.

@@ -15,7 +15,7 @@ from digest.legacy import date_from_filename, split_title
 from digest.model import Issue, Link, ParsedIssue, Section, Subtopic
 from digest.parse import read_issue
 
-from .conftest import comparable
+from .conftest import ROOT, comparable, run_digest
 
 SEED = Path(__file__).parents[2] / "shared/seed/digest-2022-12.md"
 LEGACY = Path(__file__).parent / "fixtures" / "legacy"
@@ -688,3 +688,46 @@ def test_yaml_field_is_one_line_that_reads_back(value: str) -> None:
 )
 def test_heading_text_survives_the_numbering_strip(heading: str, written: str) -> None:
     assert heading_text(heading) == written
+
+
+@pytest.mark.parametrize(
+    ("after_link", "html"),
+    [
+        ("# of params matters", "<p># of params matters</p>"),
+        ("- 1. first", "<p>- 1. first</p>"),
+        ("1. first", "<p>1. first</p>"),
+        ("2022) was the year", "<p>2022) was the year</p>"),
+        ("> not a quote", "<p>&gt; not a quote</p>"),
+        ("---", "<p>---</p>"),
+    ],
+)
+def test_text_after_a_link_on_its_line_stays_text(after_link: str, html: str) -> None:
+    # In the legacy list item it is text; moved to a line of its own it became a heading,
+    # a list, a quote or a rule.
+    from digest.markup import render_block
+
+    text = f"# 2023년 1월\n## Research\n* [A (Jan 2023)](https://a.org): {after_link}\n"
+    issue = read_issue("2023-01.md", text.encode(), SiteConfig()).issue
+    [link] = issue.all_links()[0][2:]
+    assert render_block(link.commentary).strip() == html
+
+
+def test_import_refuses_a_native_file(tmp_path: Path) -> None:
+    # Converting it again dropped what the legacy format cannot say (its `id:`s).
+    result = run_digest("import", str(ROOT / "content" / "issues" / "2022-12.md"))
+    assert result.returncode == 2 and "in the native format already" in result.stderr
+
+
+def test_import_names_an_untitled_issue_by_the_destination_site(tmp_path: Path) -> None:
+    # The README's own example converts a file from outside the content folder: the
+    # title came from the built-in pattern, not from the site the file goes to.
+    (tmp_path / "content" / "issues").mkdir(parents=True)
+    (tmp_path / "content" / "site.yaml").write_text('title_pattern: "Digest {year}-{month:02d}"\n')
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "2023-01.md").write_text(
+        "#\n## Research\n* [A (Jan 2023)](https://a.org)\n", encoding="utf-8"
+    )
+    target = tmp_path / "content" / "issues" / "2023-01.md"
+    result = run_digest("import", str(tmp_path / "old" / "2023-01.md"), "-o", str(target))
+    assert result.returncode == 0, result.stderr
+    assert "title: Digest 2023-01\n" in target.read_text(encoding="utf-8")
