@@ -14,6 +14,7 @@ deleted, replaced, edited or added by hand is made again, as a cold build would.
 from __future__ import annotations
 
 import os
+import signal
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -200,6 +201,7 @@ def _answer_loop(conn: Any) -> None:
     from digest.workers import ignore_interrupts
 
     ignore_interrupts()  # it ends when the server closes the pipe
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the server's handler it inherited
     while True:
         try:
             root, paths = conn.recv()

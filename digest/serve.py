@@ -28,7 +28,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import SplitResult, unquote, urlsplit
+from urllib.parse import SplitResult, quote, unquote, urlsplit
 
 from digest.assets import asset_dir
 from digest.cache import SaveLater
@@ -231,6 +231,9 @@ class SiteRequestHandler(BaseHTTPRequestHandler):
 
     server: SiteServer
     server_version = "digest-serve"
+    # A client that sends half a request is dropped after this many seconds instead of
+    # holding a thread (and a file descriptor) for ever. The event stream only writes.
+    timeout = 30
 
     def do_GET(self) -> None:
         """Answer a GET."""
@@ -249,6 +252,9 @@ class SiteRequestHandler(BaseHTTPRequestHandler):
 
     def _handle(self, head: bool) -> None:
         state = self.server.state
+        if not self._host_allowed():
+            self._plain(HTTPStatus.MISDIRECTED_REQUEST, "misdirected: not this server's host", head)
+            return
         url = urlsplit(self.path)
         if url.path == EVENTS_PATH and not head:
             self._events()
@@ -283,20 +289,39 @@ class SiteRequestHandler(BaseHTTPRequestHandler):
             return
         self._file(path[len(base) :], url, head)
 
+    def _host_allowed(self) -> bool:
+        """Whether the request names this machine, when the server listens on it only.
+
+        A web page can point a name it controls at 127.0.0.1 (DNS rebinding) and then
+        read this server as its own origin: drafts, and the status with local paths.
+        Such a request still names the attacker's host, so it is refused.
+        """
+        listening = self.server.server_address[0]
+        if listening not in ("127.0.0.1", "::1", "localhost"):
+            return True  # --host 0.0.0.0 or a LAN address: other names are expected
+        host = (self.headers.get("Host") or "").strip().lower()
+        name = host[1:].partition("]")[0] if host.startswith("[") else host.partition(":")[0]
+        return name in ("127.0.0.1", "localhost", "::1", "")
+
     def _file(self, rel: str, url: SplitResult, head: bool) -> None:
         state = self.server.state
         version = state.version  # read before the file: a newer file only costs one reload
         root = state.out_dir.resolve()
-        target = (root / rel).resolve()
-        if not target.is_relative_to(root):  # a symlink pointing out of the site
-            self._plain(HTTPStatus.FORBIDDEN, "forbidden: the path leaves the site", head)
-            return
-        if target.is_dir():
-            if rel and not rel.endswith("/"):
-                self._redirect(url.path + "/" + (f"?{url.query}" if url.query else ""))
+        try:
+            target = (root / rel).resolve()
+            if not target.is_relative_to(root):  # a symlink pointing out of the site
+                self._plain(HTTPStatus.FORBIDDEN, "forbidden: the path leaves the site", head)
                 return
-            target = target / "index.html"
-        if not target.is_file() or any(p.startswith(".") for p in target.relative_to(root).parts):
+            if target.is_dir():
+                if rel and not rel.endswith("/"):
+                    self._redirect(url.path + "/" + (f"?{url.query}" if url.query else ""))
+                    return
+                target = target / "index.html"
+            hidden = any(p.startswith(".") for p in target.relative_to(root).parts)
+            found = target.is_file() and not hidden
+        except (OSError, RuntimeError):  # a name too long, a symlink loop: no such page
+            found = False
+        if not found:
             self._not_found(root, version, head)
             return
         try:
@@ -354,7 +379,8 @@ class SiteRequestHandler(BaseHTTPRequestHandler):
 
     def _redirect(self, location: str) -> None:
         self.send_response(HTTPStatus.FOUND)
-        self.send_header("Location", location)
+        # Percent-encoded: a header is Latin-1, and a base path may be Korean.
+        self.send_header("Location", quote(location, safe="/%?&=#:;,+@!$'()*~"))
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -470,6 +496,7 @@ class DevServer:
     def _rebuild(self, later: SaveLater) -> bool:
         start = time.perf_counter()
         base_path: str | None = None
+        base_url: str | None = None
         try:
             config = site_config(self.content)
             base_path = config.base_path
@@ -508,7 +535,10 @@ class DevServer:
                 f"in {time.perf_counter() - start:.2f}s",
                 flush=True,
             )
+            moved = self.state.has_site and base_path != self.state.base_path
             self.state.publish(base_path=base_path)
+            if moved and base_url is not None:  # site.yaml's base path changed
+                print(f"serving {base_url} (the base path moved)", flush=True)
             return True
         if self.state.has_site:
             print("build failed; still serving the last good site", file=sys.stderr, flush=True)

@@ -7,6 +7,7 @@ Playwright (never `playwright install`).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import re
@@ -112,11 +113,11 @@ def get(url: str) -> tuple[int, dict[str, str], bytes]:
         conn.close()
 
 
-def raw_get(root: str, path: str) -> int:
+def raw_get(root: str, path: str, host: str | None = None) -> int:
     """GET a path exactly as written (no client-side `..` normalising); the status."""
     parts = urlsplit(root)
     with socket.create_connection((parts.hostname, parts.port), timeout=WAIT) as sock:
-        sock.sendall(f"GET {path} HTTP/1.0\r\nHost: {parts.netloc}\r\n\r\n".encode())
+        sock.sendall(f"GET {path} HTTP/1.0\r\nHost: {host or parts.netloc}\r\n\r\n".encode())
         head = sock.recv(64).decode("latin-1")
     return int(head.split()[1])
 
@@ -551,4 +552,53 @@ def test_ctrl_c_stops_the_server_and_its_helper_quietly(tmp_path: Path) -> None:
     os.killpg(server.proc.pid, signal.SIGINT)
     assert server.proc.wait(timeout=WAIT) in (0, 130)
     time.sleep(0.5)  # the reader thread takes the last lines
+    assert "stopped" in server.output and "Traceback" not in server.output, server.output
+
+
+def test_requests_for_another_host_are_refused(shared_site: Server) -> None:
+    # DNS rebinding: a page on attacker.example pointed its name at 127.0.0.1 and read
+    # the preview (drafts) and the status (local paths) as its own origin.
+    base = urlsplit(shared_site.url).path
+    port = urlsplit(shared_site.url).port
+    for path in (base, "/__digest/status", "/__digest/events"):
+        assert raw_get(shared_site.root, path, host=f"attacker.example:{port}") == 421, path
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost"):
+        assert raw_get(shared_site.root, base, host=host) == 200, host
+
+
+@pytest.mark.parametrize("name", ["a" * 300, "loop"])
+def test_a_path_the_disk_cannot_resolve_is_not_found(shared_site: Server, name: str) -> None:
+    # A name over 255 bytes, or a symlink loop in the output: the connection was dropped.
+    if name == "loop":
+        site = shared_site.cwd / "site"
+        with contextlib.suppress(FileExistsError):
+            (site / "loop").symlink_to("loop")
+    base = urlsplit(shared_site.url).path
+    assert raw_get(shared_site.root, f"{base}{name}") == 404
+
+
+def test_a_korean_base_path_is_redirected_to_percent_encoded(tmp_path: Path) -> None:
+    # The Location header is Latin-1: the redirect from / sent nothing at all.
+    content = copy_content(tmp_path / "content")
+    site_yaml = content / "site.yaml"
+    text = site_yaml.read_text(encoding="utf-8").replace("/ml-digest/", "/읽을거리/")
+    site_yaml.write_text(text, encoding="utf-8")
+    server = Server(tmp_path, "--content", str(content))
+    try:
+        server.wait_ready()
+        status, headers, _ = get(server.root + "/")
+        assert status == 302 and headers["Location"] == "/%EC%9D%BD%EC%9D%84%EA%B1%B0%EB%A6%AC/"
+    finally:
+        server.stop()
+
+
+def test_sigterm_to_the_group_stops_the_server_and_its_helper_quietly(tmp_path: Path) -> None:
+    # `timeout 6 digest serve` signals the group: the helper ran the server's SIGTERM
+    # handler it had inherited, and printed a traceback.
+    content = copy_content(tmp_path / "content")
+    server = Server(tmp_path, "--content", str(content), own_group=True)
+    server.wait_ready()
+    os.killpg(server.proc.pid, signal.SIGTERM)
+    server.proc.wait(timeout=WAIT)
+    time.sleep(0.5)
     assert "stopped" in server.output and "Traceback" not in server.output, server.output
