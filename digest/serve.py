@@ -562,6 +562,14 @@ class DevServer:
                 out.append(folder)
         return out
 
+    def _roots(self) -> list[tuple[Path, int]]:
+        """The folders to watch, each with its inode (a folder made anew is another)."""
+        roots = []
+        for folder in self.watched():
+            with contextlib.suppress(OSError):
+                roots.append((folder, folder.stat().st_ino))
+        return roots
+
     def watch(self) -> None:
         """Rebuild after every batch of changes until stopped."""
         import watchfiles
@@ -582,9 +590,10 @@ class DevServer:
 
         polling = None  # let watchfiles choose (it honours WATCHFILES_FORCE_POLLING)
         while not self.stop_event.is_set():
+            roots = self._roots()
             try:
                 for changes in watchfiles.watch(
-                    *self.watched(),
+                    *(folder for folder, _ in roots),
                     watch_filter=SiteFilter(),
                     stop_event=self.stop_event,
                     raise_interrupt=False,
@@ -604,7 +613,14 @@ class DevServer:
                         more = f" and {len(names) - 3} more" if len(names) > 3 else ""
                         print(f"changed: {', '.join(names[:3])}{more}", flush=True)
                         self.rebuild()
-                return
+                    elif self._roots() != roots:
+                        # A templates/ folder made, or the content folder removed or made
+                        # anew: the watches are on what was there. Watch what is there now.
+                        print("changed: the folders watched", flush=True)
+                        self.rebuild()
+                        break
+                else:
+                    return
             except OSError as exc:
                 if polling:
                     raise

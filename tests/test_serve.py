@@ -29,7 +29,7 @@ import pytest
 
 from digest.serve import content_type, inject_live_reload, local_base_url
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, copy_content
+from .conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, copy_content
 
 ISSUE_FILE = Path("content/issues/2022-12.md")
 RLHF_TITLE = "Illustrating Reinforcement Learning from Human Feedback (RLHF)"
@@ -602,3 +602,28 @@ def test_sigterm_to_the_group_stops_the_server_and_its_helper_quietly(tmp_path: 
     server.proc.wait(timeout=WAIT)
     time.sleep(0.5)
     assert "stopped" in server.output and "Traceback" not in server.output, server.output
+
+
+def test_folders_made_or_made_anew_while_serving_are_watched(tmp_path: Path) -> None:
+    # The watches were set once, on what was there: a templates/ folder made while
+    # serving was never watched, and a content folder made anew left the server on
+    # "no issues folder" for good.
+    content = copy_content(tmp_path / "content")
+    server = Server(tmp_path, "--content", str(content))
+    try:
+        url = server.wait_ready()
+        templates = tmp_path / "templates"
+        templates.mkdir()
+        footer = (ROOT / "templates" / "_footer.html").read_text(encoding="utf-8")
+        (templates / "_footer.html").write_text(footer + "<p>OWN FOOTER 1</p>", "utf-8")
+        wait_for(lambda: b"OWN FOOTER 1" in get(url)[2], "the new templates folder")
+        (templates / "_footer.html").write_text(footer + "<p>OWN FOOTER 2</p>", "utf-8")
+        wait_for(lambda: b"OWN FOOTER 2" in get(url)[2], "an edit in it")
+        shutil.rmtree(content)
+        wait_for(lambda: "no issues folder" in server.output, "the content folder gone")
+        copy_content(content)
+        issue = content / "issues" / "2022-12.md"
+        issue.write_text(issue.read_text("utf-8").replace("CALM, RLHF", "MADE ANEW, RLHF"))
+        wait_for(lambda: "MADE ANEW" in get(url)[2].decode(), "the content folder made anew")
+    finally:
+        server.stop()
