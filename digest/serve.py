@@ -435,6 +435,8 @@ class DevServer:
         self.state = BuildState(out)
         self.host = "127.0.0.1"
         self.port = 0
+        self.served_base: str | None = None
+        """The base path of the last good build, to say when site.yaml moves it."""
         self.stop_event = threading.Event()
         self.watching = threading.Event()
         self.lock = threading.Lock()
@@ -535,7 +537,8 @@ class DevServer:
                 f"in {time.perf_counter() - start:.2f}s",
                 flush=True,
             )
-            moved = self.state.has_site and base_path != self.state.base_path
+            moved = self.served_base not in (None, base_path)
+            self.served_base = base_path
             self.state.publish(base_path=base_path)
             if moved and base_url is not None:  # site.yaml's base path changed
                 print(f"serving {base_url} (the base path moved)", flush=True)
@@ -589,8 +592,12 @@ class DevServer:
                 return bool(super().__call__(change, path))
 
         polling = None  # let watchfiles choose (it honours WATCHFILES_FORCE_POLLING)
+        # Set when the watched folders changed: rebuild once the new watches are live, so
+        # that nothing written while they were being set is missed.
+        pending = False
         while not self.stop_event.is_set():
             roots = self._roots()
+            watched = {folder for folder, _ in roots}
             try:
                 for changes in watchfiles.watch(
                     *(folder for folder, _ in roots),
@@ -608,16 +615,21 @@ class DevServer:
                     step=5,
                 ):
                     self.watching.set()
-                    if changes:
+                    if changes or pending:
                         names = sorted({display_path(Path(p)) for _, p in changes})
                         more = f" and {len(names) - 3} more" if len(names) > 3 else ""
-                        print(f"changed: {', '.join(names[:3])}{more}", flush=True)
+                        if names:
+                            print(f"changed: {', '.join(names[:3])}{more}", flush=True)
+                        pending = False
                         self.rebuild()
+                        if any(Path(p) in watched for _, p in changes):
+                            pending = True  # a watched folder itself went, its watch with it
+                            break
                     elif self._roots() != roots:
                         # A templates/ folder made, or the content folder removed or made
                         # anew: the watches are on what was there. Watch what is there now.
                         print("changed: the folders watched", flush=True)
-                        self.rebuild()
+                        pending = True
                         break
                 else:
                     return
