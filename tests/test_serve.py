@@ -543,13 +543,17 @@ def test_garbage_is_collected_when_the_editor_pauses(
         dev.close()
 
 
-def test_ctrl_c_stops_the_server_and_its_helper_quietly(tmp_path: Path) -> None:
-    # Ctrl-C signals the whole process group: the stat helper process died of it with
-    # a traceback under the server's "stopped".
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_signal_to_the_group_stops_the_server_and_its_helper_quietly(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    # Ctrl-C (or `timeout digest serve`) signals the whole process group: the stat helper
+    # died of SIGINT, or ran the SIGTERM handler it inherited from the server, with a
+    # traceback under the server's "stopped".
     content = copy_content(tmp_path / "content")
     server = Server(tmp_path, "--content", str(content), own_group=True)
     server.wait_ready()
-    os.killpg(server.proc.pid, signal.SIGINT)
+    os.killpg(server.proc.pid, sig)
     assert server.proc.wait(timeout=WAIT) in (0, 130)
     time.sleep(0.5)  # the reader thread takes the last lines
     assert "stopped" in server.output and "Traceback" not in server.output, server.output
@@ -590,18 +594,6 @@ def test_a_korean_base_path_is_redirected_to_percent_encoded(tmp_path: Path) -> 
         assert status == 302 and headers["Location"] == "/%EC%9D%BD%EC%9D%84%EA%B1%B0%EB%A6%AC/"
     finally:
         server.stop()
-
-
-def test_sigterm_to_the_group_stops_the_server_and_its_helper_quietly(tmp_path: Path) -> None:
-    # `timeout 6 digest serve` signals the group: the helper ran the server's SIGTERM
-    # handler it had inherited, and printed a traceback.
-    content = copy_content(tmp_path / "content")
-    server = Server(tmp_path, "--content", str(content), own_group=True)
-    server.wait_ready()
-    os.killpg(server.proc.pid, signal.SIGTERM)
-    server.proc.wait(timeout=WAIT)
-    time.sleep(0.5)
-    assert "stopped" in server.output and "Traceback" not in server.output, server.output
 
 
 def test_folders_made_or_made_anew_while_serving_are_watched(tmp_path: Path) -> None:
