@@ -22,7 +22,7 @@ from digest.cache import Store
 from digest.errors import Diagnostic, SourceText
 from digest.markup import url_scheme
 from digest.model import Issue, Link, ParsedIssue
-from digest.parse import decode
+from digest.parse import decode, fence_closes, fence_opened
 
 PUBLISHED_YEARS_BEFORE = 3
 """A link published more than this many years before its issue is probably a typo."""
@@ -47,7 +47,6 @@ _PLAIN_URL = re.compile(
 """Most URLs: no port, user, query or fragment, lower-case ASCII host; `urlsplit` and
 `parse_qsl` would find the host and path they match here, at a fraction of the cost."""
 
-_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
 _IMAGE = re.compile(r"!\[(?:[^\]\\]|\\.)*\]\([ \t]*<?(?P<src>[^)\s>]+)")
 _NATIVE_PUBLISHED = re.compile(r"^published[ \t]*:[ \t]*[\"']?(?P<at>\S)")
@@ -316,12 +315,14 @@ def _markdown_texts(issue: Issue, links: Sequence[Link]) -> list[str]:
 
 def _image_refs(lines: Sequence[str]) -> Iterator[tuple[int, int, str]]:
     """(line, column, path) of every Markdown image outside code, as written."""
-    in_fence = False
+    fence: str | None = None  # the open code block's, by the readers' own rule
     for lineno, line in enumerate(lines, start=1):
-        if _FENCE.match(line):
-            in_fence = not in_fence
+        if fence is not None:
+            if fence_closes(line, fence):
+                fence = None
             continue
-        if in_fence:
+        fence = fence_opened(line)
+        if fence is not None:
             continue
         # Blank out code spans, keeping columns, so `![x](y)` in code is not an image.
         visible = _CODE_SPAN.sub(lambda m: " " * len(m[0]), line)

@@ -22,6 +22,7 @@ from digest.parse import issue_slug, read_issue
 ISSUE_SUFFIXES = (".md", ".markdown")
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_RENAME = "rename the file: its name is the issue's URL (e.g. 2022-12.md)"
 """Unicode's control characters (category Cc)."""
 
 
@@ -195,14 +196,13 @@ def read_issue_files(
         linked = st is None or stat.S_ISLNK(st.st_mode)
         problem = link_problem(path, root) if root is not None and linked else None
         hint = "replace the symlink with the file itself, inside the content folder"
-        if _CONTROL.search(path.name) or "#" in path.name:
-            # The name is the issue's URL, where `#` would start the anchor; and a
-            # newline in it would forge diagnostics lines.
-            problem = "its name contains '#'"
-            if _CONTROL.search(path.name):
-                shown = shown.encode("unicode_escape").decode("ascii")
-                problem = "its name contains control characters"
-            hint = "rename the file: its name is the issue's URL (e.g. 2022-12.md)"
+        # The name is the issue's URL, where `#` would start the anchor; and a newline
+        # in it would forge diagnostics lines.
+        if _CONTROL.search(path.name):
+            shown = shown.encode("unicode_escape").decode("ascii")
+            problem, hint = "its name contains control characters", _RENAME
+        elif "#" in path.name:
+            problem, hint = "its name contains '#'", _RENAME
         if problem:
             problems.append(Diagnostic(shown, 1, 1, f"cannot read file: {problem}", hint))
             continue

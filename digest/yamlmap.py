@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
-from digest.errors import ContentError, Diagnostic, SourceText
+from digest.errors import Diagnostic, SourceText
 
 # libyaml's C loader is several times faster; fall back to pure Python when absent.
 Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -65,7 +65,7 @@ def _simple_value(value: str) -> str | list[str] | None:
 
 
 def simple_mapping(text: str, first_line: int) -> tuple[dict[str, Any], Positions] | None:
-    """What `load_mapping` returns for `text` when it is in the plain subset, else None.
+    """What `read_mapping` returns for `text` when it is in the plain subset, else None.
 
     PyYAML builds a node, two marks and a constructor call per scalar: several times
     the cost of reading one `key: value` line with a regular expression. Link blocks
@@ -106,31 +106,6 @@ def read_mapping(
     if simple is not None:
         return simple
     return read_yaml_mapping(src, text, first_line, what, problems)
-
-
-def load_mapping(
-    src: SourceText, text: str, first_line: int, what: str
-) -> tuple[dict[str, Any], Positions]:
-    """`read_mapping`, raising its first problem as a ContentError."""
-    problems: list[Diagnostic] = []
-    return _first_problem_raised(read_mapping(src, text, first_line, what, problems), problems)
-
-
-def load_yaml_mapping(
-    src: SourceText, text: str, first_line: int, what: str
-) -> tuple[dict[str, Any], Positions]:
-    """`load_mapping` by PyYAML alone, for any YAML text; its errors carry positions."""
-    problems: list[Diagnostic] = []
-    result = read_yaml_mapping(src, text, first_line, what, problems)
-    return _first_problem_raised(result, problems)
-
-
-def _first_problem_raised(
-    result: tuple[dict[str, Any], Positions] | None, problems: list[Diagnostic]
-) -> tuple[dict[str, Any], Positions]:
-    if result is None or problems:
-        raise ContentError(problems[0])  # a None result always comes with a problem
-    return result
 
 
 MAX_DEPTH = 100
