@@ -116,6 +116,13 @@ def _parse_one(
 PARALLEL_FROM = 48
 """Files to parse before a process pool pays for its start-up."""
 
+_PARSE_JOBS: list[tuple[str, bytes, SiteConfig, bool]] = []
+"""The jobs of the parse pool being started: its forked workers find them here."""
+
+
+def _parse_nth(index: int) -> ParsedIssue | tuple[ParsedIssue, IssueFindings] | list[Diagnostic]:
+    return _parse_one(_PARSE_JOBS[index])
+
 
 def parse_all(
     todo: list[tuple[str, bytes]],
@@ -146,11 +153,18 @@ def parse_all(
     if len(jobs) >= PARALLEL_FROM and workers > 1:
         from digest.workers import fork_pool
 
-        with fork_pool(workers) as pool:
-            parsing = pool.imap(_parse_one, jobs, chunksize=max(1, len(jobs) // (workers * 4)))
-            if while_parsing is not None:
-                while_parsing()
-            fresh = list(parsing)
+        # The workers inherit the jobs at the fork: sent through the pool's pipe, every
+        # file's bytes were pickled, copied and unpickled once more on the way.
+        _PARSE_JOBS[:] = jobs
+        try:
+            with fork_pool(workers) as pool:
+                chunk = max(1, len(jobs) // (workers * 4))
+                parsing = pool.imap(_parse_nth, range(len(jobs)), chunksize=chunk)
+                if while_parsing is not None:
+                    while_parsing()
+                fresh = list(parsing)
+        finally:
+            _PARSE_JOBS.clear()
     else:
         fresh = [_parse_one(job) for job in jobs]
     for i, made in zip(missing, fresh, strict=True):

@@ -444,12 +444,20 @@ def template_error(exc: Exception) -> Diagnostic:
     )
 
 
-def _render_markdown(job: tuple[list[tuple[bool, str]], str]) -> list[str]:
-    texts, base = job
+def _render_markdown(texts: list[tuple[bool, str]], base: str) -> list[str]:
     return [
         markup.render_inline(text, base) if inline else markup.render_block(text, base)
         for inline, text in texts
     ]
+
+
+_FORKED_TEXTS: list[tuple[list[tuple[bool, str]], str]] = []
+"""The texts (and base path) `prerender` hands its forked workers, inherited, not sent."""
+
+
+def _render_forked_texts(bounds: tuple[int, int]) -> list[str]:
+    texts, base = _FORKED_TEXTS[0]
+    return _render_markdown(texts[bounds[0] : bounds[1]], base)
 
 
 PageJob = Callable[[], bytes]
@@ -526,7 +534,7 @@ def _render_forked(jobs: list[PageJob], workers: int) -> Iterator[bytes]:
                     raise TemplateFailed(pickle.loads(data))
                 if kind == b"X":
                     raise pickle.loads(data)
-                yield bytes(data)
+                yield data
     finally:
         # On an error (or a consumer that stops early) the rest is not rendered.
         for process in processes:
@@ -828,11 +836,16 @@ class Renderer:
             from digest.workers import fork_pool
 
             size = -(-len(todo) // (workers * 4))
-            chunks = [(todo[i : i + size], self.base_path) for i in range(0, len(todo), size)]
-            with fork_pool(workers) as pool:
-                rendered = [html for part in pool.imap(_render_markdown, chunks) for html in part]
+            chunks = [(i, min(i + size, len(todo))) for i in range(0, len(todo), size)]
+            _FORKED_TEXTS[:] = [(todo, self.base_path)]
+            try:
+                with fork_pool(workers) as pool:
+                    parts = pool.imap(_render_forked_texts, chunks)
+                    rendered = [html for part in parts for html in part]
+            finally:
+                _FORKED_TEXTS.clear()
         else:
-            rendered = _render_markdown((todo, self.base_path))
+            rendered = _render_markdown(todo, self.base_path)
         for key, html in zip(todo, rendered, strict=True):
             self._html[key] = html
             if cache is not None:
@@ -1199,9 +1212,15 @@ class Renderer:
         A link's group card shows on several group pages, so it is kept, encoded:
         half the memory of the string, and no page re-encodes 50 cards.
         """
-        cards = b"\n".join(self.group_card(e) for e in items)
         page = self.page("group.html", path, items=items, cards=Markup(_CARDS_SLOT), **context)
-        return page.replace(_CARDS_SLOT.encode(), cards, 1)
+        head, tail = page.split(_CARDS_SLOT.encode(), 1)
+        parts = [head]
+        for entry in items:  # one copy of a page's bytes, not two (join, then replace)
+            parts += (self.group_card(entry), b"\n")
+        if items:
+            parts.pop()
+        parts.append(tail)
+        return b"".join(parts)
 
     def group_card(self, entry: Entry) -> bytes:
         """A link's card on group pages, UTF-8 encoded; memoised."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from digest import streams
 from digest.assets import asset_dir, static_files
 from digest.cache import Store, cache_dir_for, fingerprint, save_now, tree_stats
 from digest.errors import ContentErrors, Diagnostic, OutputError
@@ -237,47 +238,69 @@ _Result = tuple[dict[str, bytes | None], dict[str, str]]
 
 
 class Forked:
-    """Work started in a forked process now; `result()` waits for what it returned."""
+    """Work started in a forked process now; `result()` waits for what it returned.
+
+    The outputs come back through a pipe as they are, a frame each (see `streams`):
+    pickled as one message, each file's bytes were copied twice more on either side.
+    """
 
     def __init__(self, work: Callable[[], _Result]) -> None:
         import multiprocessing
 
-        context = multiprocessing.get_context("fork")
-        self._receive, send = context.Pipe(duplex=False)
+        self._read, write = streams.pipe()
 
         def run() -> None:
+            import pickle
+
             ignore_interrupts()  # the parent stops this process (`close`)
             save_now()  # this process's saves cannot be put off: it exits when done
+            os.close(self._read)
             try:
-                send.send((True, work()))
+                outputs, keys = work()
+                for path, data in outputs.items():
+                    streams.send(write, b"N", path.encode())
+                    streams.send(write, b"-" if data is None else b"B", data or b"")
+                streams.send(write, b"K", pickle.dumps(keys))
             except BaseException as exc:  # raised again in the parent
-                send.send((False, exc))
+                streams.send(write, b"X", pickle.dumps(exc))
 
+        context = multiprocessing.get_context("fork")
         self._process = context.Process(target=run, daemon=True)
-        self._process.start()
-        send.close()
+        try:
+            self._process.start()
+        finally:
+            os.close(write)
 
     def ready(self) -> bool:
         """True when the result can be had without waiting."""
-        return bool(self._receive.poll())
+        import select
+
+        return bool(select.select([self._read], [], [], 0)[0])
 
     def result(self) -> _Result:
         """The work's result (its exception is raised here)."""
+        import pickle
+
+        outputs: dict[str, bytes | None] = {}
         try:
-            ok, value = self._receive.recv()
+            while True:
+                kind, data = streams.receive(self._read)
+                if kind == b"N":
+                    kind, body = streams.receive(self._read)
+                    outputs[data.decode()] = None if kind == b"-" else body
+                elif kind == b"K":
+                    return outputs, pickle.loads(data)
+                else:
+                    raise pickle.loads(data)
         except EOFError:
             raise OutputError("a build worker process died") from None
-        if not ok:
-            raise value
-        outputs, keys = value
-        return dict(outputs), dict(keys)
 
     def close(self) -> None:
         """Stop the process if it is still running (the build failed elsewhere)."""
         if self._process.is_alive():
             self._process.terminate()
         self._process.join()
-        self._receive.close()
+        os.close(self._read)
 
 
 def site_templates(content_dir: Path) -> list[Path]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import jinja2
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from digest import render, streams
 from digest.errors import OutputError
 from digest.render import template_error
-from digest.site import build
+from digest.site import Forked, build
 
 from .conftest import copy_content
 from .test_cache import files
@@ -64,8 +65,39 @@ def test_a_template_error_in_a_worker_is_located(
     assert not (tmp_path / "out").exists()
 
 
+def test_the_feeds_process_hands_back_every_output_and_key() -> None:
+    big = bytes(range(256)) * (3 * streams.PIPE_BYTES // 256) + b"tail"
+    outputs: dict[str, bytes | None] = {
+        "feed.xml": b"<rss/>",
+        "kept.xml": None,
+        "search/d/0.json": big,
+        "empty": b"",
+    }
+    forked = Forked(lambda: (outputs, {"feed.xml": "key1"}))
+    try:
+        assert forked.result() == (outputs, {"feed.xml": "key1"})
+    finally:
+        forked.close()
+
+
+def _fail_with_value_error(*args: object) -> NoReturn:
+    raise ValueError("feeds broke")
+
+
+@pytest.mark.parametrize(
+    ("broken", "error", "message"),
+    [
+        (lambda *args: os._exit(3), OutputError, "a build worker process died"),
+        (_fail_with_value_error, ValueError, "feeds broke"),
+    ],
+    ids=["dies", "raises"],
+)
 def test_a_failure_in_the_feeds_process_fails_the_build(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    broken: Callable[..., object],
+    error: type[Exception],
+    message: str,
 ) -> None:
     import digest.feeds
 
@@ -73,14 +105,10 @@ def test_a_failure_in_the_feeds_process_fails_the_build(
     out = tmp_path / "out"
     build(content, out, use_cache=False)
     before = files(out)
-
-    def broken(*args: object) -> dict[str, bytes]:
-        raise ValueError("feeds broke")
-
     monkeypatch.setattr(digest.feeds, "render_feeds", broken)
     monkeypatch.setattr(render, "PARALLEL_PAGES", 1)
     monkeypatch.setattr("os.cpu_count", lambda: 2)
-    with pytest.raises(ValueError, match="feeds broke"):
+    with pytest.raises(error, match=message):
         build(content, out, use_cache=False)
     assert files(out) == before
 
