@@ -246,7 +246,7 @@ class FeedWriter:
         anchor = html.escape(self.link_url(issue, link))
         meta.append(f'<a href="{anchor}" title="{html.escape(self.labels["permalink"])}">#</a>')
         return (
-            f'<h{level} id="{html.escape(link.id)}"><a href="{html.escape(link.url)}">'
+            f'<h{level} id="{html.escape(link.id)}"><a href="{html.escape(markup.uri(link.url))}">'
             f"{title}</a></h{level}>\n<p>{' · '.join(meta)}</p>\n"
             + self.commentary_html(issue, link)
         )
@@ -439,7 +439,7 @@ class FeedWriter:
         categories.extend((tag, self._scheme["tag"]) for tag in dict.fromkeys(link.tags))
         fields = ItemFields(
             rss_text(link.title),
-            link.url,
+            markup.uri(link.url),
             xml_text(self.link_description(issue, link)),
             self.link_url(issue, link),
             tuple((rss_text(term), scheme) for term, scheme in categories),

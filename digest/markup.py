@@ -262,11 +262,17 @@ def _linked_line(line: str, base: str) -> str | None:
 _PLAIN_URL = re.compile(r"https?://[a-z0-9.-]+(?:/[A-Za-z0-9._~/-]*)?")
 
 
+def uri(url: str) -> str:
+    """`url` as an ASCII URI (non-ASCII percent-encoded, a punycode host), as markdown-it
+    writes the links of commentary: what RSS readers and validators expect."""
+    # normalizeLink leaves such URLs as they are, and takes most of the time of a
+    # commentary with a link.
+    return url if _PLAIN_URL.fullmatch(url) else str(markdown().normalizeLink(url))
+
+
 def _site_href(url: str, base: str) -> str | None:
     """A link's `href` as markdown-it and `_render_link_open` write it; None if unsafe."""
-    # normalizeLink (percent-encoding, punycode) leaves such URLs as they are, and
-    # takes most of the time of a commentary with a link.
-    href = url if _PLAIN_URL.fullmatch(url) else str(markdown().normalizeLink(url))
+    href = uri(url)
     if not is_safe_url(href):
         return None  # markdown-it keeps the text but drops the URL: let it
     if base and url_scheme(href) is None and not href.startswith(("#", "//")):

@@ -917,7 +917,7 @@ class Renderer:
             self.url(f"issues/{issue.slug}/"),
             f' lang="{lang}"' if lang else "",
             _escaped(link.title),
-            f'<a class="link-url" href="{_escaped(link.url)}"',
+            f'<a class="link-url" href="{_escaped(markup.uri(link.url))}"',
             self.md_inline(link.title_md),
             "".join(meta),
             f'  <ul class="tags">\n    {tags}\n  </ul>\n' if link.tags else "",

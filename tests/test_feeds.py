@@ -659,7 +659,7 @@ def _feedgen_link_rss(
         issue, link = entry.issue, entry.link
         fe = fg.add_entry(order="append")
         fe.title(feeds.rss_text(link.title))
-        fe.link(href=link.url)
+        fe.link(href=markup.uri(link.url))  # an ASCII URI, as on the pages
         fe.guid(writer.link_url(issue, link), permalink=True)
         fe.description(feeds.xml_text(writer.link_description(issue, link)))
         categories = []
@@ -772,3 +772,40 @@ def test_a_tag_without_a_slug_is_text_in_the_feeds_as_on_pages(tmp_path: Path) -
     for name in ("feed.xml", "atom.xml", "feed.json"):
         data = (out / name).read_text(encoding="utf-8")
         assert "#🙂" in data and "tags//" not in data, name
+
+
+def test_a_non_ascii_article_url_is_an_ascii_uri_everywhere(tmp_path: Path) -> None:
+    # RSS wants a URI in <link>; the card and the issue feeds linked the IRI as written,
+    # while the same URL in commentary was percent-encoded (markdown-it): now all agree.
+    from digest.site import build
+
+    from .conftest import copy_content
+
+    iri = "https://한국.kr/논문/모델?q=추천 시스템#요약"
+    content = copy_content(tmp_path / "content")
+    issue = content / "issues" / "2022-12.md"
+    text = issue.read_text(encoding="utf-8")
+    old = "url: https://ai.facebook.com/blog/ai-self-supervised-learning-data2vec/"
+    assert old in text
+    issue.write_text(
+        text.replace(old, f'url: "{iri.replace(" ", "%20")}"', 1)
+        + f"\nSee [the same paper](<{iri}>).\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    build(content, out, use_cache=False)
+    page = lxml.html.parse(str(out / "issues" / "2022-12" / "index.html"))
+    commentary = [a.get("href") for a in page.iter("a") if a.text == "the same paper"]
+    assert len(commentary) == 1
+    expected = commentary[0]
+    assert expected.isascii() and "xn--" in expected
+    assert urlsplit(expected).hostname == "한국.kr".encode("idna").decode()
+    assert unquote(urlsplit(expected).path) == "/논문/모델"
+    cards = [a.get("href") for a in page.iter("a") if a.get("class") == "link-url"]
+    assert expected in cards
+    assert not any(href and not href.isascii() for href in cards)
+    links = etree.parse(str(out / "links.xml")).findall("channel/item/link")
+    assert expected in [link.text for link in links]
+    for name in ("feed.xml", "atom.xml", "feed.json"):
+        data = (out / name).read_text(encoding="utf-8")
+        assert "한국.kr" not in data and expected.replace("&", "&amp;") in data, name
