@@ -204,6 +204,15 @@ def read_yaml_mapping(
                 )
             )
             continue
+        for twice in _repeated_keys(value_node):
+            problems.append(
+                src.diag(
+                    f"duplicate key '{twice.value}' in {what}",
+                    first_line + twice.start_mark.line,
+                    twice.start_mark.column + 1,
+                    hint="each key may appear once in its mapping; remove one of them",
+                )
+            )
         value_line = first_line + value_node.start_mark.line
         value_col = value_node.start_mark.column + 1
         positions[key] = (key_line, value_line, value_col)
@@ -225,6 +234,32 @@ def read_yaml_mapping(
             )
             constructor = SafeConstructor()
     return data, positions
+
+
+def _repeated_keys(node: yaml.Node) -> list[yaml.ScalarNode]:
+    """Keys written twice in a mapping inside `node`, in file order.
+
+    PyYAML keeps the last silently: `feeds: {issues: 5, issues: 50}` would be 50.
+    """
+    found: list[yaml.ScalarNode] = []
+    seen_nodes: set[int] = set()  # an alias repeats a node, and may contain itself
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen_nodes:
+            continue
+        seen_nodes.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            keys: set[object] = set()
+            for key, value in current.value:
+                if isinstance(key, yaml.ScalarNode):
+                    if key.value in keys:
+                        found.append(key)
+                    keys.add(key.value)
+                todo.append(value)
+        elif isinstance(current, yaml.SequenceNode):
+            todo.extend(current.value)
+    return sorted(found, key=lambda k: (k.start_mark.line, k.start_mark.column))
 
 
 _OPENED = re.compile(

@@ -256,3 +256,25 @@ def test_yaml_problems_do_not_hide_the_others() -> None:
         (4, "'language' must be a language tag, not '1x'"),
         (5, "'feeds.issues' must be at least 1"),
     ]
+
+
+def test_a_key_written_twice_inside_a_mapping_is_an_error_where_it_repeats() -> None:
+    # PyYAML keeps the last one silently: `issues` would have been 50.
+    text = (
+        "feeds: {issues: 5, issues: 50}\n"
+        "taxonomy:\n"
+        "  sections:\n"
+        "    - name: Research\n"
+        "      slug: research\n"
+        "      slug: studies\n"
+        "  subtopics: []\n"
+    )
+    assert where(text) == [
+        (1, 20, "duplicate key 'issues' in site.yaml"),
+        (6, 7, "duplicate key 'slug' in site.yaml"),
+    ]
+
+
+def test_an_alias_that_contains_itself_is_reported_not_walked_for_ever() -> None:
+    found = problems("feeds: &a {issues: 5, more: *a}\n")
+    assert found and all("duplicate" not in d.message for d in found)
