@@ -215,6 +215,11 @@ def read_issue_files(
         if _CONTROL.search(path.name):
             shown = shown.encode("unicode_escape").decode("ascii")
             problem, hint = "its name contains control characters", _RENAME
+        elif not _is_utf8(path.name):
+            # The name is the issue's URL, and a URL is UTF-8: the build stopped in a
+            # template with an encoding error that named neither the file nor the fix.
+            shown = os.fsencode(shown).decode("utf-8", "backslashreplace")
+            problem, hint = "its name is not valid UTF-8", _RENAME
         elif "#" in path.name:
             problem, hint = "its name contains '#'", _RENAME
         if problem:
@@ -258,6 +263,16 @@ def read_issue_files(
         else:
             problems.extend(result)
     return parsed, problems
+
+
+def _is_utf8(name: str) -> bool:
+    # File names that are not UTF-8 come from the OS with surrogates standing in for
+    # their bytes (surrogateescape).
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _identity(path: Path) -> tuple[int, int, int, int] | None:

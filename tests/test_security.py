@@ -1133,3 +1133,20 @@ def test_issue_file_names_with_a_hash_are_refused_and_others_are_quoted(tmp_path
     assert "/issues/%252e%252e%3Fx/" in archive
     rows = "".join(p.read_text(encoding="utf-8") for p in (out / "search").rglob("*.json"))
     assert '"issues/%252e%252e%3Fx/#' in rows and "issues/%2e%2e?x/" not in rows
+
+
+def test_an_issue_file_name_that_is_not_utf8_is_a_located_error(tmp_path: Path) -> None:
+    # It stopped the build in a shipped template, with an encoding error that named
+    # neither the file nor the fix.
+    from .conftest import copy_content
+
+    content = copy_content(tmp_path / "content")
+    issues = content / "issues"
+    name = os.fsdecode(b"2021-\xff.md")
+    (issues / name).write_bytes((issues / "2022-12.md").read_bytes())
+    with pytest.raises(ContentErrors) as caught:
+        build(content, tmp_path / "out", use_cache=False)
+    [problem] = caught.value.diagnostics
+    assert problem.path.endswith("2021-\\xff.md"), problem
+    assert "not valid UTF-8" in problem.message and "rename" in problem.hint
+    problem.format().encode("utf-8")  # printable: no lone surrogate left in it
