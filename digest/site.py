@@ -257,8 +257,9 @@ class Forked:
             os.close(self._read)
             try:
                 outputs, keys = work()
-                for path, data in outputs.items():
-                    streams.send(write, b"N", path.encode())
+                named = [(path.encode(), data) for path, data in outputs.items()]
+                for name, data in named:
+                    streams.send(write, b"N", name)
                     streams.send(write, b"-" if data is None else b"B", data or b"")
                 streams.send(write, b"K", pickle.dumps(keys))
             except BaseException as exc:  # raised again in the parent
@@ -286,12 +287,14 @@ class Forked:
             while True:
                 kind, data = streams.receive(self._read)
                 if kind == b"N":
-                    kind, body = streams.receive(self._read)
-                    outputs[data.decode()] = None if kind == b"-" else body
-                elif kind == b"K":
+                    name = data.decode()
+                    kind, data = streams.receive(self._read)
+                    if kind in (b"B", b"-"):
+                        outputs[name] = data if kind == b"B" else None
+                        continue
+                if kind == b"K":
                     return outputs, pickle.loads(data)
-                else:
-                    raise pickle.loads(data)
+                raise pickle.loads(data)  # b"X": what the work raised (or sending did)
         except EOFError:
             raise OutputError("a build worker process died") from None
 

@@ -80,6 +80,25 @@ def test_the_feeds_process_hands_back_every_output_and_key() -> None:
         forked.close()
 
 
+def test_an_error_while_the_outputs_are_sent_is_raised_not_taken_for_an_output(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = streams.send
+
+    def send(fd: int, kind: bytes, data: bytes) -> None:
+        if data == b"boom":
+            raise RuntimeError("sending broke")
+        real(fd, kind, data)
+
+    monkeypatch.setattr(streams, "send", send)  # the forked process has it too
+    forked = Forked(lambda: ({"a.xml": b"fine", "b.xml": b"boom"}, {}))
+    try:
+        with pytest.raises(RuntimeError, match="sending broke"):
+            forked.result()
+    finally:
+        forked.close()
+
+
 def _fail_with_value_error(*args: object) -> NoReturn:
     raise ValueError("feeds broke")
 
