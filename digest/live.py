@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from digest.workers import start
+
 
 @dataclass(frozen=True, slots=True)
 class FileStat:
@@ -162,8 +164,10 @@ class StatAhead:
         context = multiprocessing.get_context("fork")
         self._conn, child = context.Pipe()
         self._process = context.Process(target=_answer_loop, args=(child,), daemon=True)
-        self._process.start()
-        child.close()
+        try:
+            start(self._process)
+        finally:
+            child.close()
         self._asked = False
 
     def ask(self, root: str, paths: Sequence[str]) -> None:

@@ -116,13 +116,6 @@ def _parse_one(
 PARALLEL_FROM = 48
 """Files to parse before a process pool pays for its start-up."""
 
-_PARSE_JOBS: list[tuple[str, bytes, SiteConfig, bool]] = []
-"""The jobs of the parse pool being started: its forked workers find them here."""
-
-
-def _parse_nth(index: int) -> ParsedIssue | tuple[ParsedIssue, IssueFindings] | list[Diagnostic]:
-    return _parse_one(_PARSE_JOBS[index])
-
 
 def parse_all(
     todo: list[tuple[str, bytes]],
@@ -151,20 +144,11 @@ def parse_all(
     jobs = [(todo[i][0], todo[i][1], config, findings_out is not None) for i in missing]
     workers = min(os.cpu_count() or 1, 8)
     if len(jobs) >= PARALLEL_FROM and workers > 1:
-        from digest.workers import fork_pool
+        from digest.workers import fork_map
 
-        # The workers inherit the jobs at the fork: sent through the pool's pipe, every
+        # The workers inherit the jobs at the fork: sent through a pool's pipe, every
         # file's bytes were pickled, copied and unpickled once more on the way.
-        _PARSE_JOBS[:] = jobs
-        try:
-            with fork_pool(workers) as pool:
-                chunk = max(1, len(jobs) // (workers * 4))
-                parsing = pool.imap(_parse_nth, range(len(jobs)), chunksize=chunk)
-                if while_parsing is not None:
-                    while_parsing()
-                fresh = list(parsing)
-        finally:
-            _PARSE_JOBS.clear()
+        fresh = fork_map(lambda i: _parse_one(jobs[i]), len(jobs), workers, while_parsing)
     else:
         fresh = [_parse_one(job) for job in jobs]
     for i, made in zip(missing, fresh, strict=True):

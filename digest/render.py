@@ -451,15 +451,6 @@ def _render_markdown(texts: list[tuple[bool, str]], base: str) -> list[str]:
     ]
 
 
-_FORKED_TEXTS: list[tuple[list[tuple[bool, str]], str]] = []
-"""The texts (and base path) `prerender` hands its forked workers, inherited, not sent."""
-
-
-def _render_forked_texts(bounds: tuple[int, int]) -> list[str]:
-    texts, base = _FORKED_TEXTS[0]
-    return _render_markdown(texts[bounds[0] : bounds[1]], base)
-
-
 PageJob = Callable[[], bytes]
 """How to render one page, given everything it needs (see `Renderer.page_jobs`)."""
 
@@ -500,6 +491,7 @@ def _render_forked(jobs: list[PageJob], workers: int) -> Iterator[bytes]:
     import pickle
 
     from digest import streams
+    from digest.workers import start as start_worker
 
     _FORKED_JOBS[:] = jobs
     # Small chunks, dealt out in turn, so the pages of long groups and the cards they
@@ -519,7 +511,7 @@ def _render_forked(jobs: list[PageJob], workers: int) -> Iterator[bytes]:
                     args=(ranges[number::workers], write, list(reads)),
                     daemon=True,
                 )
-                process.start()
+                start_worker(process)
                 processes.append(process)
             finally:
                 os.close(write)
@@ -833,17 +825,10 @@ class Renderer:
                 self._html[key] = html
         workers = min(os.cpu_count() or 1, 8)
         if len(todo) >= 2000 and workers > 1:
-            from digest.workers import fork_pool
+            from digest.workers import fork_map
 
-            size = -(-len(todo) // (workers * 4))
-            chunks = [(i, min(i + size, len(todo))) for i in range(0, len(todo), size)]
-            _FORKED_TEXTS[:] = [(todo, self.base_path)]
-            try:
-                with fork_pool(workers) as pool:
-                    parts = pool.imap(_render_forked_texts, chunks)
-                    rendered = [html for part in parts for html in part]
-            finally:
-                _FORKED_TEXTS.clear()
+            base = self.base_path
+            rendered = fork_map(lambda i: _render_markdown([todo[i]], base)[0], len(todo), workers)
         else:
             rendered = _render_markdown(todo, self.base_path)
         for key, html in zip(todo, rendered, strict=True):

@@ -23,7 +23,7 @@ from digest.errors import ContentErrors, Diagnostic, OutputError
 from digest.live import FileStat, LiveFiles, StatAhead, moved_untouched, untouched
 from digest.model import Digest, Issue, ParsedIssue
 from digest.streams import write_all
-from digest.workers import ignore_interrupts
+from digest.workers import ignore_interrupts, start
 
 if TYPE_CHECKING:
     from digest.config import SiteConfig
@@ -268,7 +268,10 @@ class Forked:
         context = multiprocessing.get_context("fork")
         self._process = context.Process(target=run, daemon=True)
         try:
-            self._process.start()
+            start(self._process)
+        except BaseException:
+            os.close(self._read)
+            raise
         finally:
             os.close(write)
 

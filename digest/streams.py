@@ -1,4 +1,4 @@
-"""Byte frames through a pipe: how forked page workers hand pages to the writer.
+"""Byte frames through a pipe: how forked workers hand back pages, outputs and results.
 
 A page goes through the pipe as it is: no pickling on either side, and the reader
 gets it as the bytes the kernel copied it into (no zeroed buffer first, no copy

@@ -1,14 +1,18 @@
-"""Forked worker processes: Ctrl-C is the main process's to handle, not theirs."""
+"""Forked worker processes: how they start, hand back results, and leave Ctrl-C to the main one."""
 
 from __future__ import annotations
 
+import os
 import signal
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from multiprocessing.pool import Pool
+    from multiprocessing.process import BaseProcess
+
+T = TypeVar("T")
 
 
 def ignore_interrupts() -> None:
@@ -22,13 +26,116 @@ def ignore_interrupts() -> None:
 
 
 @contextmanager
-def fork_pool(workers: int) -> Iterator[Pool]:
-    """A pool of forked workers (they start in milliseconds, importing nothing), stopped on exit.
+def interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C back until the block is done, then raise it as usual.
 
-    Leaving the block terminates the workers, whether the work is done, failed or
-    was interrupted: nothing is left running behind a Ctrl-C.
+    A worker process is started inside: an interrupt in the middle of a start left a
+    forked worker that nothing had a handle on, working on (the feeds process ran to
+    its end) with the terminal's pipes open. A worker forked here inherits the
+    holding handler until it ignores SIGINT itself, so it prints no traceback either.
+    Only the main thread can set handlers, and only Python's own handler is held (not
+    SIGINT ignored, as under nohup).
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield
+        return
+    caught: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            previous(signal.SIGINT, None)
+
+
+def start(process: BaseProcess) -> None:
+    """Start `process` with Ctrl-C held back; if one came meanwhile, stop it and raise."""
+    try:
+        with interrupts_held():
+            process.start()
+    except BaseException:
+        if process.pid is not None:
+            process.terminate()
+            process.join()
+        raise
+
+
+def fork_map(
+    function: Callable[[int], T],
+    count: int,
+    processes: int,
+    meanwhile: Callable[[], object] | None = None,
+) -> list[T]:
+    """`[function(i) for i in range(count)]`, worked out in `processes` forked workers.
+
+    Forked, the workers inherit `function` and all it reads; each sends its results
+    back pickled, a chunk at a time, through a pipe of its own (see `streams`), and
+    `meanwhile` runs here while they work. Nothing is shared but those pipes: with
+    multiprocessing.Pool, a Ctrl-C while a worker was sending a large result could
+    hang the build for good (its terminate() waited for a lock that worker held).
     """
     import multiprocessing
+    import pickle
 
-    with multiprocessing.get_context("fork").Pool(workers, initializer=ignore_interrupts) as pool:
-        yield pool
+    from digest import streams
+    from digest.errors import OutputError
+
+    size = max(1, -(-count // (processes * 4)))  # a few chunks each: even shares
+    chunks = [(i, min(i + size, count)) for i in range(0, count, size)]
+    context = multiprocessing.get_context("fork")
+    started: list[tuple[BaseProcess, int]] = []
+    try:
+        for number in range(processes):
+            read, write = streams.pipe()
+            try:
+                process = context.Process(
+                    target=_map_worker,
+                    args=(function, chunks[number::processes], write, [r for _, r in started]),
+                    daemon=True,
+                )
+                start(process)
+            except BaseException:
+                os.close(read)
+                raise
+            finally:
+                os.close(write)
+            started.append((process, read))
+        if meanwhile is not None:
+            meanwhile()
+        results: list[T] = []
+        for number in range(len(chunks)):
+            try:
+                kind, data = streams.receive(started[number % processes][1])
+            except EOFError:
+                raise OutputError("a worker process died") from None
+            if kind == b"X":
+                raise pickle.loads(data)
+            results += pickle.loads(data)
+        return results
+    finally:
+        # Done, failed or interrupted: no worker outlives the call.
+        for worker, read in started:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+            os.close(read)
+
+
+def _map_worker(
+    function: Callable[[int], object], chunks: list[tuple[int, int]], fd: int, others: list[int]
+) -> None:
+    import pickle
+
+    from digest import streams
+
+    ignore_interrupts()  # the parent stops this process
+    for other in others:  # the parent's ends of the other workers' pipes
+        os.close(other)
+    try:
+        for first, stop in chunks:
+            done = [function(i) for i in range(first, stop)]
+            streams.send(fd, b"R", pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL))
+    except BaseException as exc:  # raised again in the parent
+        streams.send(fd, b"X", pickle.dumps(exc))

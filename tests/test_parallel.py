@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.process
 import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
@@ -10,12 +16,12 @@ from typing import NoReturn
 import jinja2
 import pytest
 
-from digest import render, streams
+from digest import render, streams, workers
 from digest.errors import OutputError
 from digest.render import template_error
 from digest.site import Forked, build
 
-from .conftest import copy_content
+from .conftest import ROOT, copy_content
 from .test_cache import files
 
 
@@ -217,3 +223,58 @@ def test_templates_compile_while_issues_parse_and_errors_still_show_where_used(
     assert calls == [0, len(render.PAGE_TEMPLATES) - 1]
     diagnostic = template_error(caught.value)
     assert (diagnostic.path, diagnostic.line) == (str(template), 2)
+
+
+def _interrupt_after_first_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[multiprocessing.process.BaseProcess]:
+    """Make Ctrl-C come right after the next process starts (before any other does)."""
+    real = multiprocessing.process.BaseProcess.start
+    started: list[multiprocessing.process.BaseProcess] = []
+
+    def start(self: multiprocessing.process.BaseProcess) -> None:
+        real(self)
+        started.append(self)
+        if len(started) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", start)
+    return started
+
+
+def test_ctrl_c_while_the_feeds_process_starts_stops_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl-C right after the fork, before the parent had its handle: the process was
+    # left working (here: for a minute) with nothing to stop it.
+    started = _interrupt_after_first_start(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        Forked(lambda: (time.sleep(60), ({}, {}))[1])
+    [process] = started
+    process.join(timeout=10)
+    assert not process.is_alive()
+
+
+def test_ctrl_c_while_workers_send_large_results_stops_them_all() -> None:
+    # With multiprocessing.Pool, terminate() after Ctrl-C could wait for ever for a lock
+    # held by a worker blocked sending a large result: a CI run's build hung on it.
+    # Here every worker is blocked so, its pipe full, when the interrupt comes.
+    code = """
+import multiprocessing, time
+from digest import streams, workers
+def meanwhile():
+    time.sleep(0.5)
+    raise KeyboardInterrupt
+try:
+    workers.fork_map(lambda i: b"x" * (3 * streams.PIPE_BYTES), 16, 2, meanwhile)
+except KeyboardInterrupt:
+    print("interrupted", len(multiprocessing.active_children()))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.split() == ["interrupted", "0"], done.stderr
+
+
+def test_fork_map_keeps_order_and_raises_what_a_worker_raised() -> None:
+    assert workers.fork_map(lambda i: i * i, 50, 3) == [i * i for i in range(50)]
+    with pytest.raises(ZeroDivisionError):
+        workers.fork_map(lambda i: 1 // (i - 30), 50, 2)
