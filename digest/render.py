@@ -444,11 +444,9 @@ def template_error(exc: Exception) -> Diagnostic:
     )
 
 
-def _render_markdown(texts: list[tuple[bool, str]], base: str) -> list[str]:
-    return [
-        markup.render_inline(text, base) if inline else markup.render_block(text, base)
-        for inline, text in texts
-    ]
+def _render_markdown(text: tuple[bool, str], base: str) -> str:
+    inline, body = text
+    return markup.render_inline(body, base) if inline else markup.render_block(body, base)
 
 
 PageJob = Callable[[], bytes]
@@ -828,9 +826,9 @@ class Renderer:
             from digest.workers import fork_map
 
             base = self.base_path
-            rendered = fork_map(lambda i: _render_markdown([todo[i]], base)[0], len(todo), workers)
+            rendered = fork_map(lambda i: _render_markdown(todo[i], base), len(todo), workers)
         else:
-            rendered = _render_markdown(todo, self.base_path)
+            rendered = [_render_markdown(text, self.base_path) for text in todo]
         for key, html in zip(todo, rendered, strict=True):
             self._html[key] = html
             if cache is not None:
