@@ -195,24 +195,7 @@ def read_yaml_mapping(
         # The key as written: `~` and `yes` are what the editor typed, not None or True.
         key = key_node.value
         if key in positions:
-            problems.append(
-                src.diag(
-                    f"duplicate key '{key}' in {what}",
-                    key_line,
-                    key_col,
-                    hint="each key may appear once; remove one of them",
-                )
-            )
-            continue
-        for twice in _repeated_keys(value_node):
-            problems.append(
-                src.diag(
-                    f"duplicate key '{twice.value}' in {what}",
-                    first_line + twice.start_mark.line,
-                    twice.start_mark.column + 1,
-                    hint="each key may appear once in its mapping; remove one of them",
-                )
-            )
+            continue  # reported below, with repeats inside the values
         value_line = first_line + value_node.start_mark.line
         value_col = value_node.start_mark.column + 1
         positions[key] = (key_line, value_line, value_col)
@@ -233,11 +216,20 @@ def read_yaml_mapping(
                 )
             )
             constructor = SafeConstructor()
+    for twice in _repeated_keys(node):
+        problems.append(
+            src.diag(
+                f"duplicate key '{twice.value}' in {what}",
+                first_line + twice.start_mark.line,
+                twice.start_mark.column + 1,
+                hint="each key may appear once; remove one of them",
+            )
+        )
     return data, positions
 
 
 def _repeated_keys(node: yaml.Node) -> list[yaml.ScalarNode]:
-    """Keys written twice in a mapping inside `node`, in file order.
+    """Keys written twice in `node` or a mapping inside it, in file order.
 
     PyYAML keeps the last silently: `feeds: {issues: 5, issues: 50}` would be 50.
     """
