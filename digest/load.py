@@ -148,7 +148,7 @@ def parse_all(
 
         # The workers inherit the jobs at the fork: sent through a pool's pipe, every
         # file's bytes were pickled, copied and unpickled once more on the way.
-        fresh = fork_map(lambda i: _parse_one(jobs[i]), len(jobs), workers, while_parsing)
+        fresh = list(fork_map(lambda i: _parse_one(jobs[i]), len(jobs), workers, while_parsing))
     else:
         fresh = [_parse_one(job) for job in jobs]
     for i, made in zip(missing, fresh, strict=True):

@@ -24,7 +24,7 @@ from digest import i18n, markup
 from digest.assets import asset_dir
 from digest.cache import Store, fingerprint
 from digest.config import SiteConfig
-from digest.errors import Diagnostic, OutputError
+from digest.errors import Diagnostic
 from digest.model import Digest, Issue, Link, Section, Subtopic
 from digest.slug import quote_path, slugify
 
@@ -458,9 +458,6 @@ PARALLEL_PAGES = 400
 _CARDS_SLOT = "<!-- digest: the cards of this group page -->"
 """Where `group_page` puts the cards: escaped content can never contain it."""
 
-_FORKED_JOBS: list[PageJob] = []
-"""The page jobs, inherited by forked workers (the jobs themselves are never pickled)."""
-
 
 def _what(exc: Exception) -> str:
     if isinstance(exc, jinja2.TemplateError):
@@ -469,97 +466,33 @@ def _what(exc: Exception) -> str:
 
 
 class TemplateFailed(jinja2.TemplateError):
-    """A template error in a worker process, already located (tracebacks stay there)."""
+    """A template error, already located (a worker process's traceback stays there)."""
 
     def __init__(self, diagnostic: Diagnostic) -> None:
         super().__init__(diagnostic.message)
         self.diagnostic = diagnostic
 
-
-def _render_range(bounds: tuple[int, int]) -> list[bytes] | Diagnostic:
-    try:
-        return [_FORKED_JOBS[i]() for i in range(*bounds)]
-    except jinja2.TemplateError as exc:
-        return template_error(exc)
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Sent from a page worker to the parent: made again from the diagnostic.
+        return TemplateFailed, (self.diagnostic,)
 
 
 def _render_forked(jobs: list[PageJob], workers: int) -> Iterator[bytes]:
     """Render `jobs` in forked processes, yielding pages in order as they arrive."""
-    import multiprocessing
-    import pickle
+    from digest.workers import fork_map
 
-    from digest import streams
-    from digest.workers import start as start_worker
+    def page(index: int) -> bytes:
+        try:
+            return jobs[index]()
+        except TemplateFailed:
+            raise
+        except jinja2.TemplateError as exc:  # located here: its traceback stays here
+            raise TemplateFailed(template_error(exc)) from None
 
-    _FORKED_JOBS[:] = jobs
     # Small chunks, dealt out in turn, so the pages of long groups and the cards they
-    # share spread evenly, and the first pages reach the writer early.
-    size = 16
-    ranges = [(i, min(i + size, len(jobs))) for i in range(0, len(jobs), size)]
-    context = multiprocessing.get_context("fork")
-    processes = []
-    reads: list[int] = []
-    try:
-        for number in range(workers):
-            read, write = streams.pipe()
-            reads.append(read)
-            try:
-                process = context.Process(
-                    target=_page_worker,
-                    args=(ranges[number::workers], write, list(reads)),
-                    daemon=True,
-                )
-                start_worker(process)
-                processes.append(process)
-            finally:
-                os.close(write)
-        for number, (start, stop) in enumerate(ranges):
-            read = reads[number % workers]
-            for _ in range(start, stop):
-                try:
-                    kind, data = streams.receive(read)
-                except EOFError:
-                    raise OutputError("a page worker process died") from None
-                if kind == b"D":
-                    raise TemplateFailed(pickle.loads(data))
-                if kind == b"X":
-                    raise pickle.loads(data)
-                yield data
-    finally:
-        # On an error (or a consumer that stops early) the rest is not rendered.
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-            process.join()
-        for read in reads:
-            os.close(read)
-        _FORKED_JOBS.clear()
-
-
-def _page_worker(ranges: list[tuple[int, int]], fd: int, reads: list[int]) -> None:
-    """A forked worker: render these ranges of `_FORKED_JOBS`, sending pages down `fd`.
-
-    A template error ends it with a located diagnostic; anything else with the
-    exception, raised again in the parent.
-    """
-    import pickle
-
-    from digest import streams
-    from digest.workers import ignore_interrupts
-
-    ignore_interrupts()  # the parent stops this process
-    for read in reads:  # the parent's ends: only it reads them
-        os.close(read)
-    try:
-        for bounds in ranges:
-            part = _render_range(bounds)
-            if isinstance(part, Diagnostic):
-                streams.send(fd, b"D", pickle.dumps(part))
-                return
-            for page in part:
-                streams.send(fd, b"P", page)
-    except BaseException as exc:
-        streams.send(fd, b"X", pickle.dumps(exc))
+    # share spread evenly, and the first pages reach the writer early. Each page goes
+    # through as it is: pickling and unpickling them was a tenth of a large build.
+    return fork_map(page, len(jobs), workers, chunk=16, raw=True, name="page worker")
 
 
 class _Keyed(NamedTuple):
@@ -826,7 +759,7 @@ class Renderer:
             from digest.workers import fork_map
 
             base = self.base_path
-            rendered = fork_map(lambda i: _render_markdown(todo[i], base), len(todo), workers)
+            rendered = list(fork_map(lambda i: _render_markdown(todo[i], base), len(todo), workers))
         else:
             rendered = [_render_markdown(text, self.base_path) for text in todo]
         for key, html in zip(todo, rendered, strict=True):

@@ -7,7 +7,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
@@ -67,14 +67,21 @@ def fork_map(
     count: int,
     processes: int,
     meanwhile: Callable[[], object] | None = None,
-) -> list[T]:
-    """`[function(i) for i in range(count)]`, worked out in `processes` forked workers.
+    chunk: int | None = None,
+    raw: bool = False,
+    name: str = "worker",
+) -> Iterator[T]:
+    """`function(0)`, `function(1)`, ... in order, worked out in `processes` forked workers.
 
-    Forked, the workers inherit `function` and all it reads; each sends its results
-    back pickled, a chunk at a time, through a pipe of its own (see `streams`), and
-    `meanwhile` runs here while they work. Nothing is shared but those pipes: with
-    multiprocessing.Pool, a Ctrl-C while a worker was sending a large result could
-    hang the build for good (its terminate() waited for a lock that worker held).
+    Forked, the workers inherit `function` and all it reads; chunks of `chunk`
+    indices (by default a few per worker) are dealt out in turn, and each worker sends
+    its results back a chunk at a time through a pipe of its own (see `streams`):
+    pickled, or with `raw` (results that are bytes, as pages are) one frame each, as
+    they are. `meanwhile` runs here once the workers have started. A generator, so
+    results can be used (pages written) while the rest are worked out. Nothing is
+    shared but those pipes: with multiprocessing.Pool, a Ctrl-C while a worker was
+    sending a large result could hang the build for good (its terminate() waited for a
+    lock that worker held). However the generator ends, no worker outlives it.
     """
     import multiprocessing
     import pickle
@@ -82,7 +89,7 @@ def fork_map(
     from digest import streams
     from digest.errors import OutputError
 
-    size = max(1, -(-count // (processes * 4)))  # a few chunks each: even shares
+    size = chunk or max(1, -(-count // (processes * 4)))
     chunks = [(i, min(i + size, count)) for i in range(0, count, size)]
     context = multiprocessing.get_context("fork")
     started: list[tuple[BaseProcess, int]] = []
@@ -92,7 +99,7 @@ def fork_map(
             try:
                 process = context.Process(
                     target=_map_worker,
-                    args=(function, chunks[number::processes], write, [r for _, r in started]),
+                    args=(function, chunks[number::processes], raw, write, [r for _, r in started]),
                     daemon=True,
                 )
                 start(process)
@@ -104,18 +111,20 @@ def fork_map(
             started.append((process, read))
         if meanwhile is not None:
             meanwhile()
-        results: list[T] = []
-        for number in range(len(chunks)):
-            try:
-                kind, data = streams.receive(started[number % processes][1])
-            except EOFError:
-                raise OutputError("a worker process died") from None
-            if kind == b"X":
-                raise pickle.loads(data)
-            results += pickle.loads(data)
-        return results
+        for number, (first, stop) in enumerate(chunks):
+            read = started[number % processes][1]
+            for _ in range(stop - first if raw else 1):
+                try:
+                    kind, data = streams.receive(read)
+                except EOFError:
+                    raise OutputError(f"a {name} process died") from None
+                if kind == b"X":
+                    raise pickle.loads(data)
+                if raw:
+                    yield cast(T, data)
+                else:
+                    yield from pickle.loads(data)
     finally:
-        # Done, failed or interrupted: no worker outlives the call.
         for worker, read in started:
             if worker.is_alive():
                 worker.terminate()
@@ -124,7 +133,11 @@ def fork_map(
 
 
 def _map_worker(
-    function: Callable[[int], object], chunks: list[tuple[int, int]], fd: int, others: list[int]
+    function: Callable[[int], object],
+    chunks: list[tuple[int, int]],
+    raw: bool,
+    fd: int,
+    others: list[int],
 ) -> None:
     import pickle
 
@@ -135,7 +148,11 @@ def _map_worker(
         os.close(other)
     try:
         for first, stop in chunks:
-            done = [function(i) for i in range(first, stop)]
-            streams.send(fd, b"R", pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL))
+            if raw:
+                for index in range(first, stop):
+                    streams.send(fd, b"R", cast(bytes, function(index)))
+            else:
+                done = [function(i) for i in range(first, stop)]
+                streams.send(fd, b"R", pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL))
     except BaseException as exc:  # raised again in the parent
         streams.send(fd, b"X", pickle.dumps(exc))

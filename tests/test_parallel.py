@@ -264,7 +264,7 @@ def meanwhile():
     time.sleep(0.5)
     raise KeyboardInterrupt
 try:
-    workers.fork_map(lambda i: b"x" * (3 * streams.PIPE_BYTES), 16, 2, meanwhile)
+    list(workers.fork_map(lambda i: b"x" * (3 * streams.PIPE_BYTES), 16, 2, meanwhile))
 except KeyboardInterrupt:
     print("interrupted", len(multiprocessing.active_children()))
 """
@@ -275,6 +275,6 @@ except KeyboardInterrupt:
 
 
 def test_fork_map_keeps_order_and_raises_what_a_worker_raised() -> None:
-    assert workers.fork_map(lambda i: i * i, 50, 3) == [i * i for i in range(50)]
+    assert list(workers.fork_map(lambda i: i * i, 50, 3)) == [i * i for i in range(50)]
     with pytest.raises(ZeroDivisionError):
-        workers.fork_map(lambda i: 1 // (i - 30), 50, 2)
+        list(workers.fork_map(lambda i: 1 // (i - 30), 50, 2))
