@@ -294,12 +294,15 @@ class FeedWriter:
         return self.config.description or self.config.title
 
     def feed_list(self) -> list[FeedInfo]:
-        """Every feed the site has, in the order `/feeds.opml` lists them."""
+        """Every feed the site has, in the order `/feeds.opml` lists them.
+
+        The issue feed once, as RSS: `atom.xml` and `feed.json` carry the same items,
+        and a reader importing the file subscribes to every entry, so listing all
+        three showed each new issue three times.
+        """
         site, labels = self.config.title, self.labels
         feeds = [
-            FeedInfo("feed.xml", f"{site} ({labels['issue_feed']}, RSS)", ""),
-            FeedInfo("atom.xml", f"{site} ({labels['issue_feed']}, Atom)", ""),
-            FeedInfo("feed.json", f"{site} ({labels['issue_feed']}, JSON)", ""),
+            FeedInfo("feed.xml", f"{site} ({labels['issue_feed']})", ""),
             FeedInfo("links.xml", f"{site} ({labels['links_feed']})", ""),
         ]
         feeds.extend(
