@@ -320,9 +320,10 @@ class _LegacyReader:
             )
         )
         self.in_link, self.skipping, self.indents = True, False, []
-        inline = url_line[end + 1 :].strip()
+        # Trailing spaces are left to `trim_lines`: two of them are a line break.
+        inline = url_line[end + 1 :].lstrip()
         if inline.startswith(":"):
-            inline = inline[1:].strip()
+            inline = inline[1:].lstrip()
         # On the link's line it was text in the list item; on a line of its own a
         # heading, list, quote, rule or fence mark would make it one.
         self._text(_as_text(inline))

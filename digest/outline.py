@@ -70,8 +70,15 @@ def _term(taxonomy: Taxonomy, heading: str, subtopic: bool) -> Term | None:
 
 
 def trim_lines(lines: list[str]) -> str:
-    """Join lines, dropping blank lines at both ends and trailing whitespace."""
-    lines = [line.rstrip() for line in lines]
+    """Join lines, dropping blank lines at both ends and trailing whitespace.
+
+    Except a hard line break: two spaces at the end of a line that the next line of
+    the paragraph follows, which Markdown renders as `<br>`; they stay as written.
+    """
+    lines = [
+        line if line.endswith("  ") and after.strip() else line.rstrip()
+        for line, after in zip(lines, [*lines[1:], ""], strict=False)
+    ]
     while lines and not lines[0]:
         lines.pop(0)
     while lines and not lines[-1]:

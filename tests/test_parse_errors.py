@@ -6,6 +6,7 @@ import pytest
 
 from digest.config import SiteConfig, parse_config
 from digest.errors import ContentErrors, Diagnostic
+from digest.markup import render_block
 from digest.parse import read_issue
 
 CONFIG = SiteConfig()
@@ -336,3 +337,21 @@ def test_code_blocks_end_where_markdown_ends_them(kind: str, commentary: str) ->
     [research] = issue.sections
     shape = [(t.name, [x.title for x in t.links]) for t in research.subtopics]
     assert shape == [("NLP", ["A"]), ("CV", ["B"])]
+
+
+@pytest.mark.parametrize("kind", ["native", "legacy"])
+def test_a_hard_line_break_in_commentary_is_kept(kind: str) -> None:
+    # Two spaces at the end of a line are a Markdown line break (<br>): trimming every
+    # line's trailing whitespace turned it into a space. Elsewhere (a blank line or the
+    # end of the text next) it means nothing and is still trimmed.
+    commentary = "첫 줄  \n둘째 줄 \n\n셋째 줄  \n"
+    if kind == "native":
+        text = "---\ndate: 2022-12-29\n---\n## Research\n### NLP\n"
+        text += f"---\nurl: https://a.org\ntitle: A\n---\n{commentary}"
+    else:
+        text = "# 2022년 12월\n## Research\n### NLP\n"
+        text += f"* [A (Dec 2022)](https://a.org): {commentary}"  # its first line inline
+    issue = read_issue("2022-12.md", text.encode(), SiteConfig()).issue
+    [link] = issue.links()
+    assert link.commentary == "첫 줄  \n둘째 줄\n\n셋째 줄"
+    assert render_block(link.commentary) == "<p>첫 줄<br />\n둘째 줄</p>\n<p>셋째 줄</p>\n"
