@@ -466,10 +466,11 @@ def _default_commentary_text(text: str) -> str:
 def issue_docs(issue: Issue, commentary_text: Callable[[str], str]) -> list[SearchDoc]:
     """The links of one issue as SearchDocs, in page order."""
     date = issue.date.isoformat()
+    page = quote_path(f"issues/{issue.slug}/")
     return [
         SearchDoc(
             # Anchors as the pages write them: ids are slugs, safe in a fragment as they are.
-            url=f"{quote_path(f'issues/{issue.slug}/')}#{link.id}",
+            url=f"{page}#{link.id}",
             title=link.title,
             source=link.source or "",
             tags=link.tags,
