@@ -25,8 +25,10 @@ from lxml import etree  # type: ignore[import-untyped]  # no stubs; feedgen buil
 
 from digest import __version__, i18n, markup
 from digest.config import SiteConfig
+from digest.groups import Entry, Group
 from digest.model import Digest, Issue, Link
-from digest.render import Entry, Group, PageReuse, Renderer
+from digest.render import Renderer
+from digest.reuse import PageReuse
 from digest.slug import slugify
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
-from bisect import bisect_left, bisect_right
-from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from functools import cached_property, partial
-from itertools import chain, compress, count
-from operator import is_not
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import jinja2
 import jinja2.bccache
@@ -22,10 +16,12 @@ from markupsafe import Markup, escape
 
 from digest import i18n, markup
 from digest.assets import asset_dir
-from digest.cache import Store, fingerprint
+from digest.cache import Store
 from digest.config import SiteConfig
 from digest.errors import Diagnostic
+from digest.groups import GROUP_KINDS, Entry, Group, group_digest, page_path, page_window, pages
 from digest.model import Digest, Issue, Link, Section, Subtopic
+from digest.reuse import PageReuse
 from digest.slug import quote_path, slugify
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
@@ -58,360 +54,6 @@ class _SiteUrls(dict[str, str]):
 def _escaped(text: str) -> str:
     """`escape(text)` as a plain string, skipping the work when there is nothing to escape."""
     return text if _HTML_SPECIAL.search(text) is None else str(escape(text))
-
-
-class Entry(NamedTuple):
-    """A link in its context: the issue, section and subtopic it sits under.
-
-    A named tuple rather than a frozen dataclass: a build makes one per link, and a
-    frozen dataclass's __init__ cost a tenth of a rebuild at 30,000 links.
-    """
-
-    issue: Issue
-    section: Section
-    subtopic: Subtopic | None
-    link: Link
-
-
-@dataclass(frozen=True, slots=True)
-class Group:
-    """Every link that shares a section, subtopic, tag or source, newest issue first."""
-
-    kind: str
-    """'sections', 'topics', 'tags' or 'sources': the URL folder."""
-    slug: str
-    name: str
-    entries: tuple[Entry, ...]
-
-    @property
-    def path(self) -> str:
-        """Site path of the group's first page."""
-        return f"{self.kind}/{self.slug}/"
-
-
-GROUP_KINDS = ("sections", "topics", "tags", "sources")
-
-
-def entries(digest: Digest) -> list[Entry]:
-    """Every link of the digest, newest issue first, in page order within an issue."""
-    return [Entry(i, s, t, link) for i in digest.issues for s, t, link in i.all_links()]
-
-
-def collect_groups(all_entries: Iterable[Entry]) -> dict[str, list[Group]]:
-    """Group entries by section, subtopic, tag and source; one slug rule for all names.
-
-    Names that share a slug (`LLM`, `llm`) share a page, shown under their most used
-    spelling (ties: the first in sorted order), so the result never depends on order.
-    """
-    members: dict[tuple[str, str], list[Entry]] = {}
-    spellings: dict[tuple[str, str], list[str]] = {}
-    # Tens of thousands of links share a few hundred names: each name's group is
-    # worked out once, and None marks a name without a page (no slug).
-    groups_of: dict[tuple[str, str], list[Entry] | None] = {}
-    for entry in all_entries:
-        section, subtopic, link = entry.section, entry.subtopic, entry.link
-        named: list[tuple[str, str, str | None]] = [("sections", section.name, section.slug)]
-        if subtopic is not None:
-            named.append(("topics", subtopic.name, subtopic.slug))
-        named += [("tags", tag, None) for tag in dict.fromkeys(link.tags)]
-        if link.source:
-            named.append(("sources", link.source, None))
-        for kind, name, slug in named:
-            if (kind, name) not in groups_of:
-                key = (kind, slugify(name) if slug is None else slug)
-                groups_of[kind, name] = members.setdefault(key, []) if key[1] else None
-                if key[1]:
-                    spellings.setdefault(key, []).append(name)
-            group = groups_of[kind, name]
-            # Two names of one link can share a slug (`LLM`, `llm`): listed once.
-            if group is not None and (not group or group[-1] is not entry):
-                group.append(entry)
-    groups: dict[str, list[Group]] = {kind: [] for kind in GROUP_KINDS}
-    for (kind, slug), group_entries in members.items():
-        names = spellings[kind, slug]
-        if len(names) > 1:  # rare: count how often each spelling is used
-            counts = Counter(n for e in group_entries for k, n in _names(e) if k == kind)
-            name = min(names, key=lambda n: (-counts[n], n))
-        else:
-            name = names[0]
-        groups[kind].append(Group(kind, slug, name, tuple(group_entries)))
-    for kind in GROUP_KINDS:
-        groups[kind].sort(key=lambda g: (-len(g.entries), g.slug))
-    return groups
-
-
-def _shape(issue: Issue) -> list[tuple[object, ...]]:
-    """Where each link of `issue` is listed: its section, subtopic, tags and source."""
-    return [
-        (
-            section.name,
-            section.slug,
-            (subtopic.name, subtopic.slug) if subtopic else None,
-            tuple(dict.fromkeys(link.tags)),
-            link.source,
-        )
-        for section, subtopic, link in issue.all_links()
-    ]
-
-
-def regroup(
-    before: Digest, groups: dict[str, list[Group]], after: Digest
-) -> dict[str, list[Group]] | None:
-    """`collect_groups` of `after`, updated from `groups` of `before`; None if it cannot be.
-
-    For `digest serve`: when an edit leaves every issue in its place and every link in
-    the same groups, only the entries of the edited issues change, and only the groups
-    they sit in are made again; the others are the very same objects (their page keys
-    are kept by object, see `PageReuse`). Tests compare it with `collect_groups`.
-    """
-    if len(before.issues) != len(after.issues):
-        return None
-    changed = [
-        (old, new) for old, new in zip(before.issues, after.issues, strict=True) if old is not new
-    ]
-    if len(changed) > _REGROUP_MAX:
-        return None
-    fresh: dict[int, Entry] = {}
-    touched: set[tuple[str, str]] = set()
-    for old, new in changed:
-        if old.path != new.path or old.slug != new.slug or _shape(old) != _shape(new):
-            return None
-        for (section, subtopic, link), (s, t, n) in zip(
-            old.all_links(), new.all_links(), strict=True
-        ):
-            fresh[id(link)] = Entry(new, s, t, n)
-            touched.add(("sections", section.slug))
-            if subtopic is not None:
-                touched.add(("topics", subtopic.slug))
-            touched.update(("tags", slugify(tag)) for tag in link.tags)
-            if link.source:
-                touched.add(("sources", slugify(link.source)))
-    # A group lists its entries by issue, in digest order: an edited issue's entries
-    # are one run in each group, found by bisection rather than a pass over thousands.
-    place = {id(issue): n for n, issue in enumerate(before.issues)}
-    runs = sorted(place[id(old)] for old, _ in changed)
-
-    def position(entry: Entry) -> int:
-        return place[id(entry.issue)]
-
-    out: dict[str, list[Group]] = {}
-    for kind, kind_groups in groups.items():
-        out[kind] = [
-            Group(kind, g.slug, g.name, _swap_runs(g.entries, runs, position, fresh))
-            if (kind, g.slug) in touched
-            else g
-            for g in kind_groups
-        ]
-    return out
-
-
-def _swap_runs(
-    entries: tuple[Entry, ...],
-    runs: list[int],
-    position: Callable[[Entry], int],
-    fresh: dict[int, Entry],
-) -> tuple[Entry, ...]:
-    """`entries`, with those of the issues at positions `runs` swapped for `fresh` ones."""
-    parts: list[tuple[Entry, ...]] = []
-    done = 0
-    for n in runs:
-        lo = bisect_left(entries, n, lo=done, key=position)
-        hi = bisect_right(entries, n, lo=lo, key=position)
-        parts += (entries[done:lo], tuple(fresh[id(e.link)] for e in entries[lo:hi]))
-        done = hi
-    parts.append(entries[done:])
-    return tuple(chain.from_iterable(parts))
-
-
-_REGROUP_MAX = 8
-"""More edited issues than this at once: group afresh (it is rarely worth the checks)."""
-
-
-def _names(entry: Entry) -> Iterator[tuple[str, str]]:
-    yield "sections", entry.section.name
-    if entry.subtopic is not None:
-        yield "topics", entry.subtopic.name
-    for tag in dict.fromkeys(entry.link.tags):
-        yield "tags", tag
-    if entry.link.source:
-        yield "sources", entry.link.source
-
-
-def pages(items: tuple[Entry, ...], per_page: int) -> list[tuple[Entry, ...]]:
-    """Split a group's entries into pages of `per_page` (at least one page)."""
-    return [items[i : i + per_page] for i in range(0, max(len(items), 1), per_page)]
-
-
-def page_window(number: int, count: int, around: int = 2) -> list[int | None]:
-    """Page numbers for a pagination bar, None for a gap: `1 … 4 5 [6] 7 8 … 20`.
-
-    The first and last pages are always shown, and `around` pages either side of
-    the current one, so the bar stays short however long the group grows.
-    """
-    shown = sorted({1, count, *range(max(1, number - around), min(count, number + around) + 1)})
-    window: list[int | None] = []
-    for n in shown:
-        if window and n - (window[-1] or 0) > 1:
-            window.append(None)
-        window.append(n)
-    return window
-
-
-def page_path(base: str, number: int) -> str:
-    """`topics/cv/` for page 1, `topics/cv/page/2/` for the others."""
-    return base if number == 1 else f"{base}page/{number}/"
-
-
-class PageReuse:
-    """Which pages of the last build can stay as they are, by a key of their inputs.
-
-    A page's key hashes everything it shows: the site-wide inputs (config, templates,
-    the tool's code), the content of what it lists, and its own parameters. An issue
-    page hashes its issue file's content key; a group page the cards it lists, each
-    by a hash of what its card shows, so an edit to one link re-renders the few group
-    pages that show it, not every page listing a link of that issue. Equal key and
-    the file still in place: the page is kept without rendering. Tests compare such
-    builds with cold ones byte for byte.
-    """
-
-    def __init__(
-        self,
-        site_key: str,
-        issue_keys: dict[str, str],
-        previous: dict[str, str],
-        exists: Callable[[str], bool],
-        store: Store | None = None,
-    ) -> None:
-        self.site_key = site_key
-        self.issue_keys = issue_keys
-        self.previous = previous
-        self.exists = exists
-        self.store = store
-        """Where card hashes are kept by issue content key (they cost a hash per link)."""
-        self.keys: dict[str, str] = {}
-        """The key of every keyed page of this build, for the next one."""
-        self._cards: dict[str, dict[str, str] | None] = {}
-        self._by_link: dict[int, str] = {}
-
-    def keep(self, out: str, issues: Iterable[Issue], parts: object) -> bool:
-        """Record the key of `out` (showing whole `issues`); True if its file can be kept."""
-        tokens = []
-        for issue in issues:
-            key = self.issue_keys.get(issue.path)
-            if key is None:
-                return False
-            tokens.append(f"{issue.slug}\x1f{key}")
-        return self._keep(out, [repr(parts), *tokens])
-
-    def keep_cards(self, out: str, entries: Sequence[Entry], parts: object) -> bool:
-        """Record the key of `out` (listing the cards of `entries`); True if it can be kept."""
-        tokens = self._tokens(entries)
-        return tokens is not None and self._keep(out, [repr(parts), *tokens])
-
-    def _tokens(self, entries: Sequence[Entry]) -> list[str] | None:
-        """The card hash of each entry, in order; None if an issue's are unknown."""
-        by_link = self._by_link  # thousands of pages list 50 links each: one lookup per link
-        try:
-            return [by_link[id(entry.link)] for entry in entries]
-        except KeyError:  # an issue not hashed yet
-            issues = {id(e.issue): e.issue for e in entries}  # by id: hashing an issue is slow
-            if any(self.card_hashes(issue) is None for issue in issues.values()):
-                return None
-            return [by_link[id(entry.link)] for entry in entries]
-
-    def keep_group_page(self, out: str, group: Group, start: int, stop: int, parts: object) -> bool:
-        """`keep_cards` for the page of `group` listing its entries `start:stop`.
-
-        A group's card hashes and page keys are kept with the group object: under
-        `digest serve` the groups an edit did not touch are the very same objects (see
-        `regroup`), and in those it did, only the pages showing an edited link are
-        hashed again. `digest build` hashes every page, once.
-        """
-        known = _GROUP_KEYS.get((group.kind, group.slug))
-        if known is None or known.group is not group or known.site_key != self.site_key:
-            known = self._rekey(group, known)
-            if known is None:
-                return False
-            _GROUP_KEYS[group.kind, group.slug] = known
-        page = known.pages.get(out)
-        if page is not None and page[0] == start and page[1] == stop and page[2] == parts:
-            digest = page[3]
-        else:
-            digest = self._digest([repr(parts), *known.tokens[start:stop]])
-            known.pages[out] = (start, stop, parts, digest)
-        return self._keep_digest(out, digest)
-
-    def _rekey(self, group: Group, known: _Keyed | None) -> _Keyed | None:
-        """Card hashes of `group`, and page keys, from `known` for the entries it shares."""
-        if known is None or len(known.group.entries) != len(group.entries):
-            fresh = self._tokens(group.entries)
-            return _Keyed(group, fresh, self.site_key, {}) if fresh is not None else None
-        entries, tokens = group.entries, list(known.tokens)
-        # Where the entries differ from the last build's, found in C (see `regroup`).
-        changed = list(compress(count(), map(is_not, entries, known.group.entries)))
-        for i in changed:
-            cards = self.card_hashes(entries[i].issue)
-            if cards is None:
-                return None
-            tokens[i] = cards[entries[i].link.id]
-        pages = {}
-        if known.site_key == self.site_key:  # pages that show none of them keep their keys
-            pages = {
-                out: page
-                for out, page in known.pages.items()
-                if bisect_left(changed, page[0]) == bisect_left(changed, page[1])
-            }
-        return _Keyed(group, tokens, self.site_key, pages)
-
-    def keep_hashed(self, out: str, content_hash: str) -> bool:
-        """Record `out`'s key as a hash of its bytes; True if its file can be kept."""
-        return self._keep_digest(out, content_hash)
-
-    def _keep(self, out: str, tokens: list[str]) -> bool:
-        return self._keep_digest(out, self._digest(tokens))
-
-    def _digest(self, tokens: list[str]) -> str:
-        text = "\x1e".join([self.site_key, *tokens])
-        # A plain join and one hash: thousands of group pages list 50 links each.
-        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-    def _keep_digest(self, out: str, digest: str) -> bool:
-        self.keys[out] = digest
-        return self.previous.get(out) == digest and self.exists(out)
-
-    def card_hashes(self, issue: Issue) -> dict[str, str] | None:
-        """A hash per link of all its group card and feed items show; None if unknown."""
-        if issue.path in self._cards:
-            return self._cards[issue.path]
-        key = self.issue_keys.get(issue.path)
-        cards = None
-        if key is not None:
-            cards = self.store.get(("cards", key)) if self.store is not None else None
-            if cards is None:
-                cards = {
-                    link.id: fingerprint(
-                        issue.slug,
-                        issue.title,
-                        issue.date,  # feeds date their items by it
-                        section.name,
-                        subtopic.name if subtopic else None,
-                        link.id,
-                        link.title_md,
-                        link.url,
-                        link.published,
-                        link.source,
-                        link.tags,
-                        link.commentary,
-                    )
-                    for section, subtopic, link in issue.all_links()
-                }
-                if self.store is not None:
-                    self.store.put(("cards", key), cards)
-        self._cards[issue.path] = cards
-        if cards is not None:
-            # By object: the digest keeps every link alive for the whole build.
-            self._by_link.update((id(link), cards[link.id]) for link in issue.links())
-        return cards
 
 
 def template_error(exc: Exception) -> Diagnostic:
@@ -494,23 +136,6 @@ def _render_forked(jobs: list[PageJob], workers: int) -> Iterator[bytes]:
     # through as it is: pickling and unpickling them was a tenth of a large build.
     return fork_map(page, len(jobs), workers, chunk=16, raw=True, name="page worker")
 
-
-class _Keyed(NamedTuple):
-    """A group as last keyed by this process (see `PageReuse.keep_group_page`)."""
-
-    group: Group
-    tokens: list[str]
-    """The card hash of each entry."""
-    site_key: str
-    pages: dict[str, tuple[int, int, object, str]]
-    """By page: the entries it shows (start, stop), its parameters and its key."""
-
-
-_GROUP_KEYS: dict[tuple[str, str], _Keyed] = {}
-"""Groups last keyed, by kind and slug."""
-
-_LAST_GROUPS: list[tuple[Digest, dict[str, list[Group]]]] = []
-"""The digest this process grouped last, and its groups (see `regroup`)."""
 
 _COMPILED: dict[str, bytes] = {}
 """Compiled templates this process has made or read, by Jinja's key."""
@@ -916,13 +541,7 @@ class Renderer:
     @cached_property
     def groups(self) -> dict[str, list[Group]]:
         """Sections, topics, tags and sources of the whole digest."""
-        groups = None
-        if _LAST_GROUPS:  # this process's last build (`digest serve`): update its groups
-            groups = regroup(*_LAST_GROUPS[0], self.digest)
-        if groups is None:
-            groups = collect_groups(entries(self.digest))
-        _LAST_GROUPS[:] = [(self.digest, groups)]
-        return groups
+        return group_digest(self.digest)
 
     def fragment(self, template: str, **context: Hashable) -> Markup:
         """`template` rendered with `context` (and the site-wide globals), once per context.

@@ -27,7 +27,7 @@ from digest.workers import ignore_interrupts, start
 
 if TYPE_CHECKING:
     from digest.config import SiteConfig
-    from digest.render import PageReuse
+    from digest.reuse import PageReuse
 
 # Readers, renderers and their libraries are imported inside the functions that use
 # them: a build where nothing changed needs none of them, and their import time was
@@ -430,7 +430,8 @@ def build(
     parsed = Store(cache_dir, "parsed", salt=fingerprint(config.taxonomy, config.title_pattern))
     report(1, 3, "reading issues")
     issue_keys: dict[str, str] = {}
-    from digest.render import PageReuse, compile_templates
+    from digest.render import compile_templates
+    from digest.reuse import PageReuse
 
     try:
         loaded = load_digest(

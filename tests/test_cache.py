@@ -499,7 +499,7 @@ def grouped(content: Path) -> Any:
 
 
 def groups_of(digest: Any) -> Any:
-    from digest.render import collect_groups, entries
+    from digest.groups import collect_groups, entries
 
     return collect_groups(entries(digest))
 
@@ -517,7 +517,7 @@ def edited_only(before: Any, fresh: Any) -> Any:
 
 
 def test_regroup_after_an_edit_equals_grouping_afresh(tmp_path: Path) -> None:
-    from digest.render import regroup
+    from digest.groups import regroup
 
     content = make_site(tmp_path)
     before, groups = grouped(content)
@@ -546,7 +546,7 @@ def test_regroup_after_an_edit_equals_grouping_afresh(tmp_path: Path) -> None:
 def test_regroup_refuses_what_moves_links_between_groups(
     tmp_path: Path, change: tuple[str, str]
 ) -> None:
-    from digest.render import regroup
+    from digest.groups import regroup
 
     content = make_site(tmp_path)
     before, groups = grouped(content)
@@ -563,21 +563,22 @@ def test_regroup_refuses_what_moves_links_between_groups(
 def test_regroup_gives_up_when_many_issues_changed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import digest.render
+    import digest.groups
 
     content = make_site(tmp_path)
     before, groups = grouped(content)
     fresh, expected = grouped(content)  # every issue a new object
-    assert digest.render.regroup(before, groups, fresh) == expected
-    monkeypatch.setattr(digest.render, "_REGROUP_MAX", len(fresh.issues) - 1)
-    assert digest.render.regroup(before, groups, fresh) is None
+    assert digest.groups.regroup(before, groups, fresh) == expected
+    monkeypatch.setattr(digest.groups, "_REGROUP_MAX", len(fresh.issues) - 1)
+    assert digest.groups.regroup(before, groups, fresh) is None
 
 
 def test_page_keys_kept_between_builds_of_one_process_equal_fresh_ones(tmp_path: Path) -> None:
     # `digest serve` keeps groups and their page keys between rebuilds (regroup, and
     # PageReuse.keep_group_page): the keys it records must be those a new process makes.
     import digest.cache
-    import digest.render
+    import digest.groups
+    import digest.reuse
     from digest.cache import Store, cache_dir_for
 
     content, out = built_site(tmp_path)
@@ -587,8 +588,8 @@ def test_page_keys_kept_between_builds_of_one_process_equal_fresh_ones(tmp_path:
     p.write_text(p.read_text(encoding="utf-8").replace("첫 번째", "두 번째"), "utf-8")
     build(content, out)
     kept = Store(cache_dir_for(content), "build-state").get("last")["pages"]
-    digest.render._GROUP_KEYS.clear()
-    digest.render._LAST_GROUPS.clear()
+    digest.reuse._GROUP_KEYS.clear()
+    digest.groups._LAST_GROUPS.clear()
     digest.cache._MEMORY.clear()
     touch_only(content)
     build(content, out)

@@ -20,9 +20,9 @@ from lxml import etree
 from digest import feeds, markup
 from digest.config import SiteConfig, load_config
 from digest.feeds import absolute_urls, render_feeds
+from digest.groups import Entry
 from digest.load import load_digest
 from digest.model import Digest, Issue, Link, Section, Subtopic
-from digest.render import Entry
 from digest.site import build
 
 from .conftest import FIXTURES, ROOT, SHARED, run_digest

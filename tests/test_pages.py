@@ -19,7 +19,7 @@ import pytest
 from lxml import html as lxml_html
 from lxml.html import HtmlElement
 
-from digest.render import page_window
+from digest.groups import page_window
 from digest.site import build
 
 from .conftest import ROOT, SEED
