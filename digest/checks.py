@@ -1,4 +1,5 @@
-"""Digest-wide warnings: implausible `published` months, repeated URLs, missing images.
+"""Digest-wide warnings: implausible `published` months, repeated URLs, missing images,
+links into the site that go nowhere.
 
 These look across links and issues (or at the content folder), so they run after every
 file has been read. They never stop a build; `digest check --strict` makes them fail.
@@ -11,7 +12,7 @@ import posixpath
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import chain
 from pathlib import Path, PurePath
@@ -20,8 +21,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from digest.assets import asset_dir
 from digest.cache import Store
 from digest.errors import Diagnostic, SourceText
+from digest.groups import collect_groups, entries
 from digest.markup import url_scheme
-from digest.model import Issue, Link, ParsedIssue
+from digest.model import Digest, Issue, Link, ParsedIssue
 from digest.parse import decode, fence_closes, fence_opened
 
 PUBLISHED_YEARS_BEFORE = 3
@@ -76,11 +78,13 @@ class IssueFindings:
     """Warnings about implausible `published` months."""
     images: tuple[tuple[str, Diagnostic], ...]
     """Relative Markdown images: (site path, the warning to give if the site lacks it)."""
+    site_links: tuple[tuple[str, Diagnostic], ...] = ()
+    """Markdown links into the site: (destination as written, where it is written)."""
 
     def __reduce__(self) -> tuple[type[IssueFindings], tuple[object, ...]]:
         # A cached build unpickles one of these per issue: through the constructor,
         # that costs a third of the dataclass's field-by-field __setstate__.
-        return IssueFindings, (self.url_keys, self.published, self.images)
+        return IssueFindings, (self.url_keys, self.published, self.images, self.site_links)
 
 
 def check_issues(
@@ -89,12 +93,14 @@ def check_issues(
     cache: Store | None = None,
     keys: Mapping[str, str] | None = None,
     known: Mapping[str, IssueFindings] | None = None,
+    per_page: int = 50,
 ) -> list[Diagnostic]:
     """Every digest-wide warning for the issues read from `content_dir`, drafts included.
 
     With `cache` and `keys` (each issue file's content key by its path), each file's
     `IssueFindings` are kept in `cache` and found again only when the file changes.
     `known` has findings made already (by `issue_findings`, as the file was parsed).
+    `per_page` is the site's, for links to a group's later pages.
     """
     sources = _Sources(content_dir, cache, keys or {})
     issues = sorted((p.issue for p in parsed), key=lambda i: (i.date, i.slug))
@@ -105,6 +111,13 @@ def check_issues(
         warnings += findings.published
         warnings += (d for site_path, d in findings.images if not _site_has(site_path, content_dir))
     warnings += _duplicate_urls(issues, [f.url_keys for f in found], sources)
+    if any(f.site_links for f in found):  # most digests never link to themselves
+        pages = _SitePages(issues, content_dir, per_page)
+        for issue, findings in zip(issues, found, strict=True):
+            for ref, where in findings.site_links:
+                problem = pages.problem(issue, ref, where)
+                if problem is not None:
+                    warnings.append(problem)
     return warnings
 
 
@@ -136,10 +149,14 @@ def issue_findings(issue: Issue, data: bytes) -> IssueFindings:
 
 def _findings(issue: Issue, sources: _Sources) -> IssueFindings:
     links = issue.links()
+    # Every Markdown text of the issue at once: most have no image and no link into
+    # the site, and then the file is not read again to find them.
+    markdown = "\n".join(_markdown_texts(issue, links))
     return IssueFindings(
         tuple([normalise_url(link.url) for link in links]),
         tuple(_published(issue, links, sources)),
-        tuple(_image_findings(issue, links, sources)),
+        tuple(_image_findings(issue, sources) if "![" in markdown else ()),
+        tuple(_site_links(issue, sources) if _MAYBE_SITE_LINK.search(markdown) else ()),
     )
 
 
@@ -276,17 +293,13 @@ def _duplicate_urls(
 # -- images ------------------------------------------------------------------------
 
 
-def _image_findings(
-    issue: Issue, links: Sequence[Link], sources: _Sources
-) -> Iterator[tuple[str, Diagnostic]]:
+def _image_findings(issue: Issue, sources: _Sources) -> Iterator[tuple[str, Diagnostic]]:
     """Every relative image, with the warning it gets if the site has no such file."""
-    if "![" not in "\n".join(_markdown_texts(issue, links)):
-        return  # most issues have no images: skip reading the file again
     src = sources.get(issue)
     if src is None:
         return
     images_shown = PurePath(issue.path).parent.parent / "images"
-    for lineno, col, ref in _image_refs(src.lines):
+    for lineno, col, ref in _refs(src.lines, _IMAGE):
         site_path = _site_path(ref)
         if site_path is None:
             continue
@@ -313,8 +326,8 @@ def _markdown_texts(issue: Issue, links: Sequence[Link]) -> list[str]:
     return texts
 
 
-def _image_refs(lines: Sequence[str]) -> Iterator[tuple[int, int, str]]:
-    """(line, column, path) of every Markdown image outside code, as written."""
+def _refs(lines: Sequence[str], *patterns: re.Pattern[str]) -> Iterator[tuple[int, int, str]]:
+    """(line, column, `src`) of every match of the `patterns` outside code, as written."""
     fence: str | None = None  # the open code block's, by the readers' own rule
     for lineno, line in enumerate(lines, start=1):
         if fence is not None:
@@ -326,8 +339,9 @@ def _image_refs(lines: Sequence[str]) -> Iterator[tuple[int, int, str]]:
             continue
         # Blank out code spans, keeping columns, so `![x](y)` in code is not an image.
         visible = _CODE_SPAN.sub(lambda m: " " * len(m[0]), line)
-        for match in _IMAGE.finditer(visible):
-            yield lineno, match.start("src") + 1, match["src"]
+        for pattern in patterns:
+            for match in pattern.finditer(visible):
+                yield lineno, match.start("src") + 1, match["src"]
 
 
 def _site_path(ref: str) -> str | None:
@@ -353,6 +367,122 @@ def _site_has(site_path: str, content_dir: Path) -> bool:
     if site_path.startswith("static/"):
         return (asset_dir("static") / site_path.removeprefix("static/")).is_file()
     return site_path == "favicon.ico"
+
+
+# -- links into the site ------------------------------------------------------------
+
+_LINK = re.compile(r"(?<!!)\[(?:[^\]\\]|\\.)*\]\([ \t]*<?(?P<src>[^)\s>]+)")
+"""A Markdown link, `[text](destination)` (not an image)."""
+_LINK_DEFINITION = re.compile(r"^ {0,3}\[(?:[^\]\\]|\\.)+\]:[ \t]*<?(?P<src>[^\s>]+)")
+"""A link reference definition, `[label]: destination`."""
+_MAYBE_SITE_LINK = re.compile(r"\]\([ \t]*+<?+(?!https?:)|\]:[ \t]*+<?+(?!https?:)")
+"""A link or definition whose destination is not an http(s) address: look closer."""
+
+
+def _site_links(issue: Issue, sources: _Sources) -> Iterator[tuple[str, Diagnostic]]:
+    """Every Markdown link into this site: its destination as written, and where it is."""
+    src = sources.get(issue)
+    if src is None:
+        return
+    for lineno, col, ref in _refs(src.lines, _LINK, _LINK_DEFINITION):
+        if ref.startswith("#") or _site_path(ref) is not None:
+            yield ref, sources.diag(issue, "", lineno, col, "")
+
+
+@dataclass(slots=True)
+class _SitePages:
+    """What pages and files the published site has (drafts aside), worked out once."""
+
+    issues: Sequence[Issue]
+    content_dir: Path
+    per_page: int
+    _group_pages: dict[str, int] | None = None
+    _by_slug: dict[str, Issue] | None = None
+
+    def problem(self, issue: Issue, ref: str, where: Diagnostic) -> Diagnostic | None:
+        """The warning for the link `ref` written in `issue`, if it goes nowhere."""
+        fragment = unquote(ref.partition("#")[2])
+        site_path = _site_path(ref)
+        target = issue if site_path is None else self.issue_at(site_path)
+        if target is not None and target.draft and not issue.draft:
+            message = f"link '{ref}' goes to a draft: issue {target.slug} is not published"
+            hint = "publish that issue first (remove `draft: true`), or link to it later"
+        elif target is not None:  # an issue page: its anchors are known too
+            if not fragment or fragment in _anchors(target):
+                return None
+            message = f"link '{ref}' goes to no anchor: issue {target.slug} has no '#{fragment}'"
+            hint = (
+                "an anchor is a link's id (after the # of its permalink) or a heading's "
+                "(#sec_research); copy it from the issue page"
+            )
+        elif site_path is None or self.has(site_path):
+            return None
+        else:
+            message = f"link '{ref}' goes to no page or file of this site"
+            hint = (
+                "a path is read from the site's root (./ and ../ are dropped): write it as "
+                "the site shows it (/issues/<slug>/, /tags/<slug>/, …), or a full https:// "
+                "address for another site"
+            )
+        return replace(where, message=message, hint=hint)
+
+    def issue_at(self, site_path: str) -> Issue | None:
+        """The issue whose page is at `site_path` (`issues/<slug>/`), if any."""
+        parts = site_path.removesuffix("index.html").rstrip("/").split("/")
+        if len(parts) != 2 or parts[0] != "issues":
+            return None
+        if self._by_slug is None:
+            self._by_slug = {issue.slug: issue for issue in self.issues}
+        return self._by_slug.get(parts[1])
+
+    def has(self, site_path: str) -> bool:
+        """True if the site has a page or file at `site_path` (issue pages aside)."""
+        path = site_path.removesuffix("index.html")
+        if path.rstrip("/") in _SITE_PAGES or path in _SITE_FILES:
+            return True
+        if path.startswith(("images/", "static/")) or path == "favicon.ico":
+            return _site_has(path, self.content_dir)
+        # A group's pages (`tags/llm/`, `tags/llm/page/2/`) and a topic's or tag's feed.
+        parts = path.rstrip("/").split("/")
+        pages = self.group_pages().get("/".join(parts[:2]) + "/") if len(parts) > 1 else None
+        rest = parts[2:]
+        if pages is None:
+            return False
+        if rest == ["feed.xml"]:
+            return parts[0] in ("topics", "tags")
+        if len(rest) == 2 and rest[0] == "page" and rest[1].isdigit():
+            return 2 <= int(rest[1]) <= pages
+        return not rest
+
+    def group_pages(self) -> dict[str, int]:
+        """How many pages each group has, by its path (`tags/llm/`)."""
+        if self._group_pages is None:
+            published = Digest(tuple(i for i in self.issues if not i.draft))
+            groups = collect_groups(entries(published))
+            self._group_pages = {
+                group.path: max(1, -(-len(group.entries) // self.per_page))
+                for kind_groups in groups.values()
+                for group in kind_groups
+            }
+        return self._group_pages
+
+
+_SITE_PAGES = {"", "archive", "search", "sections", "topics", "tags", "sources"}
+"""Pages every site has, by site path without the trailing slash."""
+_SITE_FILES = {
+    *("feed.xml", "atom.xml", "feed.json", "links.xml", "feeds.opml"),
+    *("sitemap.xml", "robots.txt", "404.html"),
+}
+"""Files at the site's root besides the pages."""
+
+
+def _anchors(issue: Issue) -> set[str]:
+    """The ids an issue page has: its links', its headings' and the main content's."""
+    ids = {"main_content", *(link.id for link in issue.links())}
+    for section in issue.sections:
+        ids.add(f"sec_{section.slug}")
+        ids.update(f"sec_{section.slug}_{sub.slug}" for sub in section.subtopics)
+    return ids
 
 
 # -- locating findings in the source -------------------------------------------------

@@ -369,7 +369,7 @@ def load_digest(
         keys_out.update(keys)
     problems += duplicate_slugs(paths)
     warnings = [w for p in parsed for w in p.warnings]
-    warnings += check_issues(parsed, content_dir, cache, keys, findings)
+    warnings += check_issues(parsed, content_dir, cache, keys, findings, config.per_page)
     if any(d.severity == "error" for d in problems):
         raise ContentErrors([*problems, *warnings])
     return Loaded(assemble(parsed, drafts), tuple(sorted(warnings + problems, key=sort_key)))

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,8 @@ def test_every_warning_kind_has_a_fixture() -> None:
         " years before the issue date ",
         "warning: URL already linked at ",
         "warning: image ",
+        " goes to no page or file of this site",
+        " goes to no anchor: issue ",
         "error: issue slug ",
         "error: unknown key 'titel_pattern' in site.yaml",
     ):
@@ -386,7 +389,9 @@ def _read(content: Path) -> tuple[list[ParsedIssue], dict[str, str]]:
     return parsed, keys
 
 
-@pytest.mark.parametrize("case", ["duplicate-url", "published", "missing-image", "mixed"])
+@pytest.mark.parametrize(
+    "case", ["duplicate-url", "published", "missing-image", "mixed", "site-links"]
+)
 def test_cached_findings_give_the_same_warnings(
     case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -403,7 +408,7 @@ def test_cached_findings_give_the_same_warnings(
     assert not again.dirty  # every finding came from the cache
 
 
-@pytest.mark.parametrize("case", ["duplicate-url", "published", "missing-image"])
+@pytest.mark.parametrize("case", ["duplicate-url", "published", "missing-image", "site-links"])
 @pytest.mark.parametrize("workers", [1, 2])
 def test_findings_made_as_files_parse_give_the_same_warnings(
     case: str, workers: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -450,3 +455,56 @@ def test_cached_findings_still_see_images_come_and_go(
     assert any("gone.png" in d.message for d in before)
     assert not any("gone.png" in d.message for d in after)
     assert any("'./images/present.png'" in d.message for d in after)
+
+
+# -- links into the site ----------------------------------------------------------------------
+
+
+def test_the_link_check_knows_every_page_feed_and_anchor_a_build_writes(tmp_path: Path) -> None:
+    # The check's picture of the site (which paths and anchors exist) is made without
+    # rendering: it must be the site a build really writes, or links get false warnings.
+    from .test_pages import build_rich_site
+
+    out = build_rich_site(tmp_path)  # 3 links a page: groups have later pages
+    content = tmp_path / "content"
+    config = load_config(content / "site.yaml")
+    parsed, _ = read_issue_files(issue_files(content), config)
+    issues = [p.issue for p in parsed]
+    assert any(issue.draft for issue in issues)  # not built, and so not a link target
+    pages = checks._SitePages(issues, content, config.per_page)
+    targets = [
+        file.relative_to(out).as_posix()
+        for file in out.rglob("*")
+        if file.is_file() and not file.name.startswith(".")
+    ]
+    targets = [t for t in targets if not t.startswith("search/") or t == "search/index.html"]
+    assert any("/page/" in t for t in targets) and any(t.endswith("/feed.xml") for t in targets)
+    for target in targets:
+        folder = target.removesuffix("index.html")
+        assert pages.has(folder) or pages.issue_at(folder), target
+        assert folder.endswith("/") or pages.has(target) or pages.issue_at(target), target
+    for wrong in (
+        "tags/no-such-tag/",
+        "issues/1999-01/",
+        "tags/llm/page/99/",
+        "sources/x/feed.xml",
+    ):
+        assert not pages.has(wrong) and pages.issue_at(wrong) is None, wrong
+    chrome = set(re.findall(r' id="([^"]+)"', (out / "archive/index.html").read_text("utf-8")))
+    for issue in issues:
+        page = out / "issues" / issue.slug / "index.html"
+        assert page.is_file() != issue.draft
+        if issue.draft:
+            continue
+        html = page.read_text("utf-8")
+        ids = {unescape(i) for i in re.findall(r' id="([^"]+)"', html)}
+        assert checks._anchors(issue) <= ids
+        assert ids - checks._anchors(issue) <= chrome
+
+
+def test_a_link_into_the_site_is_checked_only_when_it_is_one() -> None:
+    # Commentary full of links to other sites (the usual case) is not read twice.
+    markdown = "[a](https://x.org/y) and [b]( http://x.org) and [c]:  https://x.org"
+    assert checks._MAYBE_SITE_LINK.search(markdown) is None
+    for maybe in ("[a](/tags/x/)", "[a](#id)", "[a](<../x>)", "[r]: /x/", "[a](mailto:e@x.org)"):
+        assert checks._MAYBE_SITE_LINK.search(maybe) is not None, maybe
