@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import chain
 from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from digest.assets import asset_dir
@@ -25,6 +26,9 @@ from digest.groups import collect_groups, entries
 from digest.markup import url_scheme
 from digest.model import Digest, Issue, Link, ParsedIssue
 from digest.parse import decode, fence_closes, fence_opened
+
+if TYPE_CHECKING:
+    from digest.linkcheck import Answer
 
 PUBLISHED_YEARS_BEFORE = 3
 """A link published more than this many years before its issue is probably a typo."""
@@ -483,6 +487,53 @@ def _anchors(issue: Issue) -> set[str]:
         ids.add(f"sec_{section.slug}")
         ids.update(f"sec_{section.slug}_{sub.slug}" for sub in section.subtopics)
     return ids
+
+
+# -- addresses on other sites (`digest check --external`) ---------------------------
+
+
+def external_links(issues: Sequence[Issue], content_dir: Path) -> dict[str, list[Diagnostic]]:
+    """Every http(s) address the digest links to, with where each is written.
+
+    Links' `url:` fields, and Markdown links in commentary, notes and intros. The
+    places are warnings without a message yet (see `dead_links`).
+    """
+    sources = _Sources(content_dir)
+    found: dict[str, list[Diagnostic]] = {}
+    seen: set[tuple[str, int, int]] = set()
+
+    def add(url: str, where: Diagnostic) -> None:
+        if (where.path, where.line, where.col) not in seen:  # a legacy bullet is both
+            seen.add((where.path, where.line, where.col))
+            found.setdefault(url, []).append(where)
+
+    for issue in sorted(issues, key=lambda i: (i.date, i.slug)):
+        for index, link in enumerate(issue.links()):
+            line, col, source_line = sources.url_at(issue, index, link)
+            add(link.url, Diagnostic(issue.path, line, col, "", "", "warning", source_line))
+        src = sources.get(issue)
+        for lineno, col, ref in _refs(src.lines, _LINK, _LINK_DEFINITION) if src else ():
+            if url_scheme(ref) in ("http", "https"):
+                add(ref, sources.diag(issue, "", lineno, col, ""))
+    return found
+
+
+def dead_links(
+    found: Mapping[str, list[Diagnostic]], answers: Mapping[str, Answer]
+) -> list[Diagnostic]:
+    """A warning at each place a dead address (see `Answer.dead`) is written."""
+    if not any(answer.status is not None for answer in answers.values()):
+        return []  # not one site answered: this machine is offline, not the digest dead
+    out: list[Diagnostic] = []
+    for url, places in found.items():
+        answer = answers.get(url)
+        if answer is not None and answer.dead:
+            message = f"link '{url}' is dead: {answer.reason}"
+            hint = (
+                "find where the article moved (or an archived copy) and link that, or drop the link"
+            )
+            out += (replace(where, message=message, hint=hint) for where in places)
+    return out
 
 
 # -- locating findings in the source -------------------------------------------------

@@ -227,6 +227,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         content_files(args.content, "images")
     except ContentErrors as exc:
         diagnostics += exc.diagnostics
+    asked: list[str] = []
+    if args.external and issues and not any(d.severity == "error" for d in diagnostics):
+        dead, asked = check_external(issues, args.content, args.verbose)
+        diagnostics += dead
     diagnostics = sorted(diagnostics, key=sort_key)
     errors = sum(d.severity == "error" for d in diagnostics)
     failed = bool(errors or (args.strict and diagnostics))
@@ -252,7 +256,35 @@ def cmd_check(args: argparse.Namespace) -> int:
     links = sum(len(i.all_links()) for i in issues)
     found = plural(len(diagnostics), "warning") if diagnostics else "no problems"
     print(f"{checked} ({plural(len(issues), 'issue')}, {plural(links, 'link')}): {found}")
+    for line in asked:
+        print(line)
     return EXIT_OK
+
+
+def check_external(
+    issues: Sequence[Issue], content: Path, verbose: bool
+) -> tuple[list[Diagnostic], list[str]]:
+    """`check --external`: warnings for dead links, and lines saying what was asked."""
+    from digest.checks import dead_links, external_links
+    from digest.linkcheck import ask_all, site_of
+
+    found = external_links(issues, content)
+    with Progress("asking sites") as progress:
+        answers = ask_all(
+            found, progress=lambda done, total: progress.step(done, total, "addresses asked")
+        )
+    dead = dead_links(found, answers)
+    sites = len({site_of(url) for url in answers})
+    unsure = [a for a in answers.values() if not a.ok and not a.dead]
+    if not any(a.status is not None for a in answers.values()):
+        summary = "no site answered (offline?), so no link is reported dead"
+    else:
+        summary = f"{sum(a.dead for a in answers.values())} dead, {len(unsure)} not sure"
+        summary += " (-v lists them)" if unsure and not verbose else ""
+    lines = [f"asked {plural(len(answers), 'URL')} on {plural(sites, 'site')}: {summary}"]
+    if verbose:
+        lines += (f"  not sure: {a.url} ({a.reason})" for a in unsure)
+    return dead, lines
 
 
 def cmd_dump(args: argparse.Namespace) -> int:
@@ -340,7 +372,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 EPILOG = {
     "build": "examples:\n  digest build\n"
     "  digest build -v --base-url https://example.org/ml/ --out public",
-    "check": "examples:\n  digest check\n  digest check --strict --format json",
+    "check": "examples:\n  digest check\n  digest check --strict --format json\n"
+    "  digest check --external -v",
     "dump": "examples:\n  digest dump\n"
     "  digest dump content/issues/2022-12.md | jq '.issues[0].title'",
     "import": "examples:\n  digest import old/2023-01.md -o content/issues/2023-01.md",
@@ -401,6 +434,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--content", **content)  # type: ignore[arg-type]
     c.add_argument("--strict", action="store_true", help="fail on warnings too")
     c.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    c.add_argument(
+        "--external",
+        action="store_true",
+        help="also ask every linked site whether the page is still there (network)",
+    )
     c.add_argument("-v", "--verbose", action="store_true", help="list every issue checked")
     c.set_defaults(func=cmd_check)
 
