@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from digest.assets import asset_dir
 from digest.cache import Store
 from digest.errors import Diagnostic, SourceText
-from digest.groups import collect_groups, entries
+from digest.groups import group_digest
 from digest.markup import url_scheme
 from digest.model import Digest, Issue, Link, ParsedIssue
 from digest.parse import decode, fence_closes, fence_opened
@@ -398,6 +398,7 @@ class _SitePages:
     """What pages and files the published site has (drafts aside), worked out once."""
 
     issues: Sequence[Issue]
+    """Every issue read, drafts too, oldest first."""
     content_dir: Path
     per_page: int
     _group_pages: dict[str, int] | None = None
@@ -461,8 +462,10 @@ class _SitePages:
     def group_pages(self) -> dict[str, int]:
         """How many pages each group has, by its path (`tags/llm/`)."""
         if self._group_pages is None:
-            published = Digest(tuple(i for i in self.issues if not i.draft))
-            groups = collect_groups(entries(published))
+            # The published digest as the build has it (newest first): the renderer
+            # then reuses this grouping (see `group_digest`) instead of making another.
+            published = Digest(tuple(i for i in reversed(self.issues) if not i.draft))
+            groups = group_digest(published)
             self._group_pages = {
                 group.path: max(1, -(-len(group.entries) // self.per_page))
                 for kind_groups in groups.values()
