@@ -246,6 +246,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return EXIT_CONTENT if failed else EXIT_OK
     print_diagnostics(diagnostics, summary=False)
+    for line in asked:
+        print(line)
     checked = f"checked {plural(files, 'file')}"
     if failed:
         why = " (--strict: warnings fail the check)" if not errors else ""
@@ -256,8 +258,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     links = sum(len(i.all_links()) for i in issues)
     found = plural(len(diagnostics), "warning") if diagnostics else "no problems"
     print(f"{checked} ({plural(len(issues), 'issue')}, {plural(links, 'link')}): {found}")
-    for line in asked:
-        print(line)
     return EXIT_OK
 
 

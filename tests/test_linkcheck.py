@@ -182,3 +182,4 @@ def test_check_external_on_the_command_line(
     assert "asked 6 URLs on 2 sites: 3 dead, 1 not sure" in out.out
     assert f"  not sure: {site}/robots-not-welcome (HTTP 403)" in out.out
     assert cli.main(["check", "--content", str(content), "--external", "--strict"]) == 1
+    assert "asked 6 URLs on 2 sites: 3 dead, 1 not sure (-v lists them)" in capsys.readouterr().out
