@@ -76,11 +76,15 @@ def ask_all(
         with sites[site_of(url)]:
             return ask(url, timeout)
 
-    with ThreadPoolExecutor(WORKERS) as pool:
+    pool = ThreadPoolExecutor(WORKERS)
+    try:
         for done, answer in enumerate(pool.map(one, todo), start=1):
             answers[answer.url] = answer
             if progress is not None:
                 progress(done, len(todo))
+    finally:
+        # Not `with`: after Ctrl-C it would wait for every request in flight to time out.
+        pool.shutdown(wait=False, cancel_futures=True)
     return answers
 
 
