@@ -25,11 +25,12 @@ from hypothesis import strategies as st
 
 from digest import checks, cli
 from digest.cache import Store
-from digest.checks import check_issues, normalise_url
-from digest.config import load_config
-from digest.errors import Diagnostic, sort_key
+from digest.checks import check_issues, issue_findings, normalise_url
+from digest.config import SiteConfig, load_config
+from digest.errors import ContentErrors, Diagnostic, sort_key
 from digest.load import issue_files, read_issue_files
 from digest.model import ParsedIssue
+from digest.parse import read_issue
 
 from .conftest import FIXTURES, copy_content, run_digest
 
@@ -508,3 +509,45 @@ def test_a_link_into_the_site_is_checked_only_when_it_is_one() -> None:
     assert checks._MAYBE_SITE_LINK.search(markdown) is None
     for maybe in ("[a](/tags/x/)", "[a](#id)", "[a](<../x>)", "[r]: /x/", "[a](mailto:e@x.org)"):
         assert checks._MAYBE_SITE_LINK.search(maybe) is not None, maybe
+
+
+_LINKISH = st.sampled_from(
+    ["[a](", "](", ")", "[r]: ", "/", "../", "./", "#", "tags/", "llm", "issues/", "2022-11",
+     "sec_research", "page/", "2", "feed.xml", "?q=x", "index.html", "%EC%B6%94", "추론",
+     "<", ">", "`", "![i](", "http://x.org", "mailto:e@x.org", " ", "\n", "\\", "[", "]"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_LINKISH, max_size=16).map("".join))
+@example("[a](/tags/gpt/) [b](#nope)")
+def test_any_links_into_the_site_give_located_warnings_never_a_crash(commentary: str) -> None:
+    head = "## Research\n### NLP\n---\nurl: https://x.org/{0}\ntitle: {0}\ntags: [llm]\n---\n"
+    files = {
+        "2022-11.md": "---\ndate: 2022-11-30\n---\n" + head.format("c"),
+        "2022-12.md": "---\ndate: 2022-12-29\n---\n" + head.format("a") + commentary + "\n",
+    }
+    parsed = {name: read_issue_file(name, text) for name, text in files.items()}
+    if parsed["2022-12.md"] is None:
+        return  # commentary that breaks the file is the readers' business
+    issues = [p for p in parsed.values() if p is not None]
+    known = {
+        p.issue.path: issue_findings(p.issue, files[name].encode())
+        for name, p in parsed.items()
+        if p
+    }
+    warnings = check_issues(issues, CHECK / "clean", known=known)
+    for d in warnings:
+        lines = files[d.path.rpartition("/")[2]].split("\n")
+        assert 1 <= d.line <= len(lines) and 1 <= d.col <= len(lines[d.line - 1]) + 1, d
+        assert d.source_line == lines[d.line - 1] and d.message and d.hint
+    if commentary == "[a](/tags/gpt/) [b](#nope)":
+        assert [d.col for d in warnings] == [5, 21]
+
+
+def read_issue_file(name: str, text: str) -> ParsedIssue | None:
+    """An issue read from `text` as `content/issues/<name>`; None if it has errors."""
+    try:
+        return read_issue(f"content/issues/{name}", text.encode(), SiteConfig())
+    except ContentErrors:
+        return None
