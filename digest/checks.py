@@ -477,8 +477,14 @@ class _SitePages:
 _SITE_PAGES = {"", "archive", "search", "sections", "topics", "tags", "sources"}
 """Pages every site has, by site path without the trailing slash."""
 _SITE_FILES = {
-    *("feed.xml", "atom.xml", "feed.json", "links.xml", "feeds.opml"),
-    *("sitemap.xml", "robots.txt", "404.html"),
+    "feed.xml",
+    "atom.xml",
+    "feed.json",
+    "links.xml",
+    "feeds.opml",
+    "sitemap.xml",
+    "robots.txt",
+    "404.html",
 }
 """Files at the site's root besides the pages."""
 
