@@ -21,9 +21,13 @@ class Entry(NamedTuple):
     """
 
     issue: Issue
+    """The issue the link is in."""
     section: Section
+    """The section it sits under."""
     subtopic: Subtopic | None
+    """The subtopic it sits under, if any."""
     link: Link
+    """The link."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +37,11 @@ class Group:
     kind: str
     """'sections', 'topics', 'tags' or 'sources': the URL folder."""
     slug: str
+    """The group's folder under `kind` (a section's or topic's slug, a tag's slugified)."""
     name: str
+    """The name shown: the most used spelling of the names that share the slug."""
     entries: tuple[Entry, ...]
+    """Its links, newest issue first, in page order within an issue."""
 
     @property
     def path(self) -> str:
