@@ -23,6 +23,7 @@ class _Site(BaseHTTPRequestHandler):
     seen: ClassVar[list[tuple[str, str]]] = []
     busy = 0
     most_at_once = 0
+    lock = threading.Lock()
 
     def do_HEAD(self) -> None:
         self._answer(body=False)
@@ -31,9 +32,10 @@ class _Site(BaseHTTPRequestHandler):
         self._answer(body=True)
 
     def _answer(self, body: bool) -> None:
-        _Site.seen.append((self.command, self.path))
-        _Site.busy += 1
-        _Site.most_at_once = max(_Site.most_at_once, _Site.busy)
+        with _Site.lock:
+            _Site.seen.append((self.command, self.path))
+            _Site.busy += 1
+            _Site.most_at_once = max(_Site.most_at_once, _Site.busy)
         try:
             path = self.path
             if path == "/slow":
@@ -59,7 +61,8 @@ class _Site(BaseHTTPRequestHandler):
             if body:
                 self.wfile.write(b"ok")
         finally:
-            _Site.busy -= 1
+            with _Site.lock:
+                _Site.busy -= 1
 
     def log_message(self, format: str, *args: object) -> None:
         pass
