@@ -339,8 +339,8 @@ def _refs(lines: Sequence[str], *patterns: re.Pattern[str]) -> Iterator[tuple[in
                 fence = None
             continue
         fence = fence_opened(line)
-        if fence is not None:
-            continue
+        if fence is not None or "]" not in line:
+            continue  # in code, or no link, image or definition on the line
         # Blank out code spans, keeping columns, so `![x](y)` in code is not an image.
         visible = _CODE_SPAN.sub(lambda m: " " * len(m[0]), line)
         for pattern in patterns:
