@@ -425,9 +425,9 @@ class _SitePages:
         else:
             message = f"link '{ref}' goes to no page or file of this site"
             hint = (
-                "a path is read from the site's root (./ and ../ are dropped): write it as "
-                "the site shows it (/issues/<slug>/, /tags/<slug>/, …), or a full https:// "
-                "address for another site"
+                "a path is read from the site's root (./ and ../ are dropped, and digest "
+                "adds base_url's path): write it as /issues/<slug>/, /tags/<slug>/, …, or "
+                "a full https:// address for another site"
             )
         return replace(where, message=message, hint=hint)
 
