@@ -504,8 +504,8 @@ def _anchors(issue: Issue) -> set[str]:
 def external_links(issues: Sequence[Issue], content_dir: Path) -> dict[str, list[Diagnostic]]:
     """Every http(s) address the digest links to, with where each is written.
 
-    Links' `url:` fields, and Markdown links in commentary, notes and intros. The
-    places are warnings without a message yet (see `dead_links`).
+    Links' `url:` fields, and Markdown links and images in commentary, notes and
+    intros. The places are warnings without a message yet (see `dead_links`).
     """
     sources = _Sources(content_dir)
     found: dict[str, list[Diagnostic]] = {}
@@ -521,7 +521,7 @@ def external_links(issues: Sequence[Issue], content_dir: Path) -> dict[str, list
             line, col, source_line = sources.url_at(issue, index, link)
             add(link.url, Diagnostic(issue.path, line, col, "", "", "warning", source_line))
         src = sources.get(issue)
-        for lineno, col, ref in _refs(src.lines, _LINK, _LINK_DEFINITION) if src else ():
+        for lineno, col, ref in _refs(src.lines, _LINK, _LINK_DEFINITION, _IMAGE) if src else ():
             if url_scheme(ref) in ("http", "https"):
                 add(ref, sources.diag(issue, "", lineno, col, ""))
     return found

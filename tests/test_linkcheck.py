@@ -134,7 +134,7 @@ See also [a moved page]({site}/moved) and [a gone one]({site}/gone).
 url: {site}/missing
 title: Gone
 ---
-Not sure: [robots]({site}/robots-not-welcome).
+Not sure: [robots]({site}/robots-not-welcome). ![A chart]({site}/page/chart.png)
 
 ---
 url: http://127.0.0.1:{port}/x
@@ -152,7 +152,7 @@ def test_dead_links_are_warned_about_where_they_are_written(tmp_path: Path, site
 
     digest, _ = load_paths([content])
     found = external_links(digest.issues, content)
-    assert len(found) == 6
+    assert len(found) == 7  # the image too
     warnings = sorted(dead_links(found, ask_all(found)), key=lambda d: (d.line, d.col))
     before_gone = f"See also [a moved page]({site}/moved) and [a gone one]("
     assert [(d.line, d.col, d.message.split("' is dead: ")[1]) for d in warnings] == [
@@ -182,7 +182,7 @@ def test_check_external_on_the_command_line(
     assert cli.main(["check", "--content", str(content), "--external", "-v"]) == 0
     out = capsys.readouterr()
     assert out.err.count(": warning: link '") == 3
-    assert "asked 6 URLs on 2 sites: 3 dead, 1 not sure" in out.out
+    assert "asked 7 URLs on 2 sites: 3 dead, 1 not sure" in out.out
     assert f"  not sure: {site}/robots-not-welcome (HTTP 403)" in out.out
     assert cli.main(["check", "--content", str(content), "--external", "--strict"]) == 1
-    assert "asked 6 URLs on 2 sites: 3 dead, 1 not sure (-v lists them)" in capsys.readouterr().out
+    assert "asked 7 URLs on 2 sites: 3 dead, 1 not sure (-v lists them)" in capsys.readouterr().out
