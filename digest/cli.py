@@ -228,8 +228,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     except ContentErrors as exc:
         diagnostics += exc.diagnostics
     asked: list[str] = []
+    external: dict[str, object] | None = None
     if args.external and issues and not any(d.severity == "error" for d in diagnostics):
-        dead, asked = check_external(issues, args.content, args.verbose)
+        dead, external, asked = check_external(issues, args.content, args.verbose)
         diagnostics += dead
     diagnostics = sorted(diagnostics, key=sort_key)
     errors = sum(d.severity == "error" for d in diagnostics)
@@ -243,6 +244,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             "warnings": len(diagnostics) - errors,
             "diagnostics": [d.as_json() for d in diagnostics],
         }
+        if external is not None:
+            report["external"] = external
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return EXIT_CONTENT if failed else EXIT_OK
     print_diagnostics(diagnostics, summary=False)
@@ -263,8 +266,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def check_external(
     issues: Sequence[Issue], content: Path, verbose: bool
-) -> tuple[list[Diagnostic], list[str]]:
-    """`check --external`: warnings for dead links, and lines saying what was asked."""
+) -> tuple[list[Diagnostic], dict[str, object], list[str]]:
+    """`check --external`: warnings for dead links, and what was asked (for JSON, as lines)."""
     from digest.checks import dead_links, external_links
     from digest.linkcheck import ask_all, site_of
 
@@ -276,7 +279,8 @@ def check_external(
     dead = dead_links(found, answers)
     sites = len({site_of(url) for url in answers})
     unsure = [a for a in answers.values() if not a.ok and not a.dead]
-    if not any(a.status is not None for a in answers.values()):
+    answered = any(a.status is not None for a in answers.values())
+    if not answered:
         summary = "no site answered (offline?), so no link is reported dead"
     else:
         summary = f"{sum(a.dead for a in answers.values())} dead, {len(unsure)} not sure"
@@ -284,7 +288,13 @@ def check_external(
     lines = [f"asked {plural(len(answers), 'URL')} on {plural(sites, 'site')}: {summary}"]
     if verbose:
         lines += (f"  not sure: {a.url} ({a.reason})" for a in unsure)
-    return dead, lines
+    report = {
+        "asked": len(answers),
+        "sites": sites,
+        "dead": sum(a.dead for a in answers.values()) if answered else 0,
+        "not_sure": [{"url": a.url, "reason": a.reason} for a in unsure],
+    }
+    return dead, report, lines
 
 
 def cmd_dump(args: argparse.Namespace) -> int:

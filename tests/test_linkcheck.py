@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -186,3 +187,21 @@ def test_check_external_on_the_command_line(
     assert f"  not sure: {site}/robots-not-welcome (HTTP 403)" in out.out
     assert cli.main(["check", "--content", str(content), "--external", "--strict"]) == 1
     assert "asked 7 URLs on 2 sites: 3 dead, 1 not sure (-v lists them)" in capsys.readouterr().out
+
+
+def test_check_external_as_json(
+    tmp_path: Path,
+    site: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    content = write_content(tmp_path, site, closed_port())
+    assert cli.main(["check", "--content", str(content), "--external", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["warnings"] == 3
+    assert report["external"] == {
+        "asked": 7,
+        "sites": 2,
+        "dead": 3,
+        "not_sure": [{"url": f"{site}/robots-not-welcome", "reason": "HTTP 403"}],
+    }
