@@ -280,10 +280,11 @@ def check_external(
     sites = len({site_of(url) for url in answers})
     unsure = [a for a in answers.values() if not a.ok and not a.dead]
     answered = any(a.status is not None for a in answers.values())
+    dead_urls = sum(a.dead for a in answers.values()) if answered else 0
     if not answered:
         summary = "no site answered (offline?), so no link is reported dead"
     else:
-        summary = f"{sum(a.dead for a in answers.values())} dead, {len(unsure)} not sure"
+        summary = f"{dead_urls} dead, {len(unsure)} not sure"
         summary += " (-v lists them)" if unsure and not verbose else ""
     lines = [f"asked {plural(len(answers), 'URL')} on {plural(sites, 'site')}: {summary}"]
     if verbose:
@@ -291,7 +292,7 @@ def check_external(
     report = {
         "asked": len(answers),
         "sites": sites,
-        "dead": sum(a.dead for a in answers.values()) if answered else 0,
+        "dead": dead_urls,
         "not_sure": [{"url": a.url, "reason": a.reason} for a in unsure],
     }
     return dead, report, lines
