@@ -531,8 +531,10 @@ def dead_links(
     found: Mapping[str, list[Diagnostic]], answers: Mapping[str, Answer]
 ) -> list[Diagnostic]:
     """A warning at each place a dead address (see `Answer.dead`) is written."""
-    if not any(answer.status is not None for answer in answers.values()):
-        return []  # not one site answered: this machine is offline, not the digest dead
+    from digest.linkcheck import anyone_answered
+
+    if not anyone_answered(answers.values()):
+        return []  # this machine is offline, not the digest dead
     out: list[Diagnostic] = []
     for url, places in found.items():
         answer = answers.get(url)

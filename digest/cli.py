@@ -269,7 +269,7 @@ def check_external(
 ) -> tuple[list[Diagnostic], dict[str, object], list[str]]:
     """`check --external`: warnings for dead links, and what was asked (for JSON, as lines)."""
     from digest.checks import dead_links, external_links
-    from digest.linkcheck import ask_all, site_of
+    from digest.linkcheck import anyone_answered, ask_all, site_of
 
     found = external_links(issues, content)
     with Progress("asking sites") as progress:
@@ -279,7 +279,7 @@ def check_external(
     dead = dead_links(found, answers)
     sites = len({site_of(url) for url in answers})
     unsure = [a for a in answers.values() if not a.ok and not a.dead]
-    answered = any(a.status is not None for a in answers.values())
+    answered = anyone_answered(answers.values())
     dead_urls = sum(a.dead for a in answers.values()) if answered else 0
     if not answered:
         summary = "no site answered (offline?), so no link is reported dead"

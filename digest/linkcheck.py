@@ -60,6 +60,11 @@ class Answer:
         return self.status in GONE or self.reason in ("no such host", "connection refused")
 
 
+def anyone_answered(answers: Iterable[Answer]) -> bool:
+    """True if any site answered at all; if none did, this machine is offline."""
+    return any(answer.status is not None for answer in answers)
+
+
 def ask_all(
     urls: Iterable[str],
     timeout: float = TIMEOUT,

@@ -147,8 +147,7 @@ title: Nobody home
     return content
 
 
-def test_dead_links_are_warned_about_where_they_are_written(tmp_path: Path, site: str) -> None:
-    content = write_content(tmp_path, site, closed_port())
+def test_dead_links_are_warned_about_where_they_are_written(content: Path, site: str) -> None:
     from digest.load import load_paths
 
     digest, _ = load_paths([content])
@@ -170,13 +169,15 @@ def test_offline_nothing_is_dead() -> None:
     assert dead_links(found, answers) == []
 
 
+@pytest.fixture
+def content(tmp_path: Path, site: str) -> Path:
+    """`write_content` with the test server and a closed port."""
+    return write_content(tmp_path, site, closed_port())
+
+
 def test_check_external_on_the_command_line(
-    tmp_path: Path,
-    site: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    content: Path, site: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    content = write_content(tmp_path, site, closed_port())
     monkeypatch.delenv("FORCE_COLOR", raising=False)
     assert cli.main(["check", "--content", str(content)]) == 0
     assert "dead" not in capsys.readouterr().err  # only when asked: it needs the network
@@ -190,12 +191,8 @@ def test_check_external_on_the_command_line(
 
 
 def test_check_external_as_json(
-    tmp_path: Path,
-    site: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    content: Path, site: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    content = write_content(tmp_path, site, closed_port())
     assert cli.main(["check", "--content", str(content), "--external", "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["warnings"] == 3
