@@ -28,8 +28,10 @@ _TITLE = re.compile(r"^#(?:[ \t]+(.*))?$")
 """`# Title` or a bare `#`."""
 _LINK = re.compile(r"^([*+-])(\1?)[ \t]+\[")
 """A link bullet at column 0; group 2 is set for a doubled marker (`** [`)."""
-_NESTED = re.compile(r"^([ \t]+)[*+-](?:[ \t]+(.*))?$")
+_NESTED = re.compile(r"^([ \t]+)[*+-](?:([ \t]+)(.*))?$")
 """An indented bullet: commentary."""
+_LINK_ITEM = 2
+"""Where the text of a link bullet's item starts (`* [`): its commentary's lines are in it."""
 _URL_NEXT = re.compile(r"^[ \t]*\([ \t]*<?[A-Za-z][A-Za-z0-9+.\-]*://")
 """A line that carries the `(url)` of a `[text]` on the line above."""
 _FILE_DATE = re.compile(r"(?<![0-9])([0-9]{4})-([0-9]{2})(?:-([0-9]{2}))?(?![0-9])")
@@ -158,12 +160,33 @@ class _LegacyReader:
         self.title: str | None = None
         self.in_fence = False
         self.fence = ""
+        self.fence_column = 0
+        self.fence_indent = ""
+        """The column a legacy item's text starts at, for a code block in it: less ends it."""
         # Blank lines are held back so that a closing fence can go before them.
         self.blanks: list[str] = []
         self.in_link = False
         # After a broken link or heading its lines belong to nothing; the issue fails anyway.
         self.skipping = False
-        self.indents: list[int] = []
+        self.levels: list[tuple[int, int]] = []
+        """Open nested bullets, outermost first: the column of each marker and of its text."""
+        self.after_blank = False
+        self.bullet = False
+        """Whether the last commentary line was a nested bullet."""
+        self.in_item = False
+        """Whether the lines read are still in the link bullet's item (see `_moved`)."""
+        self.shift = 0
+        """Columns the last commentary line moved by: a code block it opened moves as far."""
+        self.rest = 0
+        """Columns the next lines of the current block move by (see `_start_block`)."""
+        self.column = 0
+        """The column the text of the item the current block is in starts at (0: none)."""
+        self.container = 0
+        """`column` if the last commentary line is in that item, else 0."""
+        self.cut = 0
+        """Where that item's text starts once moved (0: at the left edge, or in no item)."""
+        self.fence_cut = 0
+        """`cut` for the line that opened the current code block."""
 
     def read(self) -> ParsedIssue:
         """Read every line, then settle the date and build the issue or raise every problem."""
@@ -171,6 +194,8 @@ class _LegacyReader:
         i = 0
         while i < len(lines):
             line = lines[i]
+            if self.in_fence and line.strip() and _width(line) < self.fence_column:
+                self._close_fence()  # its item ends here, and the code block with it
             heading = None if self.in_fence else _heading(line)
             title = None if self.in_fence or self.outline.in_section else _TITLE.match(line)
             if heading is not None:
@@ -319,7 +344,9 @@ class _LegacyReader:
                 line=lineno,
             )
         )
-        self.in_link, self.skipping, self.indents = True, False, []
+        self.in_link, self.skipping, self.levels = True, False, []
+        self.after_blank, self.in_item, self.column = False, True, _LINK_ITEM
+        self.shift = self.rest = self.cut = 0
         # Trailing spaces are left to `trim_lines`: two of them are a line break.
         inline = url_line[end + 1 :].lstrip()
         if inline.startswith(":"):
@@ -327,6 +354,7 @@ class _LegacyReader:
         # On the link's line it was text in the list item; on a line of its own a
         # heading, list, quote, rule or fence mark would make it one.
         self._text(_as_text(inline))
+        self.after_blank = False  # an empty rest of the link's line is not a blank line
         return url_index + 1
 
     def _text_end(self, line: str, start: int) -> int | None:
@@ -347,20 +375,26 @@ class _LegacyReader:
 
     def _text(self, line: str) -> None:
         """A line of intro, note or commentary, as the model keeps it."""
-        if self.in_link and not self.in_fence:
-            line = self._commentary_line(line)
+        if self.in_link:
+            line = self._fenced_line(line) if self.in_fence else self._commentary_line(line)
         if line.rstrip() == "---":
             # In the native format a `---` line opens a link block; `***` is the same break.
             line = "***"
         if not line.rstrip():
             self.blanks.append(line)
             return
+        # Code blocks are told within the (moved) item a line is in, as CommonMark does.
+        cut = (self.fence_cut if self.in_fence else self.cut) if self.in_link else 0
+        inner = line[min(cut, len(line) - len(line.lstrip(" "))) :]
         if self.in_fence:
-            self.in_fence = not fence_closes(line, self.fence)
+            self.in_fence = not fence_closes(inner, self.fence)
         else:
-            fence = fence_opened(line)
+            fence = fence_opened(inner)
             if fence is not None:
-                self.in_fence, self.fence = True, fence
+                self.in_fence, self.fence, self.fence_cut = True, fence, cut
+                # Closed as far in as it opened: at the left edge it would end its item.
+                self.fence_indent = line[: line.index(fence)]
+                self.fence_column = self.container if self.in_link else 0
         self._put(line)
 
     def _end_text(self) -> None:
@@ -369,12 +403,16 @@ class _LegacyReader:
         # unclosed block runs to the end of its text anyway; closing it explicitly renders the
         # same and keeps every text balanced, so notes merged or moved by `digest import`
         # cannot swallow the headings after them.
-        blanks, self.blanks = self.blanks, []
         if self.in_fence:
-            self.in_fence = False
-            self._put(self.fence)
-        self.blanks = blanks
+            self._close_fence()
         self._put()
+
+    def _close_fence(self) -> None:
+        """Close the open code block before the blank lines held back."""
+        blanks, self.blanks = self.blanks, []
+        self.in_fence = False
+        self._put(self.fence_indent + self.fence)
+        self.blanks = blanks
 
     def _put(self, *lines: str) -> None:
         """Add held blank lines, then `lines`, to the intro, note or commentary being read."""
@@ -389,18 +427,81 @@ class _LegacyReader:
                 self.intro.append(text)
 
     def _commentary_line(self, line: str) -> str:
-        """Indented bullets become `- ` items, 2 spaces per level; other lines stay as written."""
+        """Indented bullets become `- ` items, 2 spaces per level; blocks in them move along.
+
+        A block indented to a bullet's text (a paragraph or code block of that item in
+        the legacy file) moves as far as the bullet's text did, so it stays in the
+        item; one after a blank line indented less, but 2 or more (in the link's own
+        item), moves to the left edge, so it neither joins the bullet above it nor
+        reads as code. Other lines stay as written.
+        """
+        blank = not line.strip()
+        after_blank, self.after_blank = self.after_blank, blank
         match = _NESTED.match(line)
         if match is None:
-            return line
+            if blank:
+                return line
+            width = _width(line)
+            if after_blank:
+                shift = self._start_block(width)
+            elif self.bullet and self.levels and width >= self.levels[-1][1]:
+                # The bullet's paragraph goes on (or a code block interrupts it).
+                shift = self.rest = 2 * len(self.levels) - self.levels[-1][1]
+            else:
+                shift = self.rest
+            self.bullet = False
+            # The item this line is in, if any: a code block it opens ends with the item.
+            self.container = self.column if width >= self.column else 0
+            self.cut = 2 * len(self.levels) if self.container and self.levels else 0
+            self.shift = shift  # the lines of a code block this one opens move as far
+            return _shifted(line, shift)
         # Levels come from the indentation actually used (2, 3 or 4 spaces, even mixed):
         # a deeper indent opens a level, a shallower one closes levels down to it.
-        width = len(match[1].expandtabs(4))
-        while self.indents and self.indents[-1] > width:
-            self.indents.pop()
-        if not self.indents or self.indents[-1] < width:
-            self.indents.append(width)
-        return "  " * (len(self.indents) - 1) + "- " + (match[2] or "")
+        width = _width(line)
+        # Where CommonMark starts the item's text: after the spaces that follow the
+        # marker, unless there are over four (then the text is code, one space in).
+        column = len(line[: match.start(3)].expandtabs(4)) if match[3] else width + 2
+        if column - width - 1 > 4:
+            column = width + 2
+        while self.levels and self.levels[-1][0] >= width:
+            self.levels.pop()
+        self.levels.append((width, column))
+        self.rest, self.column, self.bullet = 0, column, True
+        return "  " * (len(self.levels) - 1) + "- " + (match[3] or "")
+
+    def _start_block(self, width: int) -> int:
+        """How far the first line of a block after a blank line moves, and (`rest`) the others."""
+        # A block less indented than an item's text ends that item.
+        while self.levels and self.levels[-1][1] > width:
+            self.levels.pop()
+        self.in_item = self.in_item and width >= _LINK_ITEM
+        if not self.levels and not self.in_item:
+            self.rest = self.column = 0
+            return 0
+        self.column = self.levels[-1][1] if self.levels else _LINK_ITEM
+        # With the item's text, to where it starts once moved.
+        self.rest = 2 * len(self.levels) - self.column
+        # Up to 3 spaces more make no difference to a paragraph, and kept they could put
+        # it in the item above it; 4 or more are a code block's, kept as they are.
+        return self.rest if width - self.column >= 4 else self.rest + self.column - width
+
+    def _fenced_line(self, line: str) -> str:
+        """A line of a code block: moved as far as the line that opened the block."""
+        # Its blank lines are blank lines before what follows, if the block ends there.
+        self.after_blank = not line.strip()
+        return _shifted(line, self.shift)
+
+
+def _shifted(line: str, shift: int) -> str:
+    """`line` moved `shift` columns (left: never past its first character)."""
+    if shift >= 0:
+        return " " * shift + line if shift and line.strip() else line
+    return " " * max(0, _width(line) + shift) + line.lstrip(" \t")
+
+
+def _width(line: str) -> int:
+    """The columns a line's indentation takes (a tab to the next multiple of 4)."""
+    return len(line[: len(line) - len(line.lstrip(" \t"))].expandtabs(4))
 
 
 def _latest_published(sections: tuple[Section, ...]) -> dt.date | None:

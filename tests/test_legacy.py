@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from digest.config import SiteConfig
 from digest.convert import heading_text, issue_to_native, yaml_field
 from digest.errors import ContentErrors
 from digest.legacy import date_from_filename, split_title
+from digest.markup import render_block
 from digest.model import Issue, Link, ParsedIssue, Section, Subtopic
 from digest.parse import read_issue
 
@@ -309,16 +311,57 @@ def test_commentary_nested_bullets_at_two_three_and_four_spaces() -> None:
     assert len(links(issue)) == 4
 
 
-def test_commentary_plain_lines_stay_as_written() -> None:
+def test_commentary_plain_lines_stay_as_written_but_paragraphs_move_left() -> None:
     issue = fixture("2023-01-commentary-plain.md")
     assert [link.commentary for link in links(issue)] == [
         "1/ 헬프 봇 콘텐츠 순위 지정\n2/ 상담원 대화에 답변 템플릿 실시간 제안",
         "(1) 첫 번째\n(2) 두 번째",
-        "1-1/ 하위 항목\n1-2/ 또 다른 하위 항목\n\n  들여 쓴 문단",
+        "1-1/ 하위 항목\n1-2/ 또 다른 하위 항목\n\n들여 쓴 문단",
     ]
     assert links(issue)[0].title == (
         "How AI Text Generation Models are Reshaping Customer Support at Airbnb"
     )
+
+
+def test_commentary_blocks_move_with_their_bullets() -> None:
+    # Paragraphs and code blocks of a nested bullet's item stay in it once the bullet
+    # moves to its level's indentation: left where they were, they read as code.
+    issue = fixture("2023-01-commentary-blocks.md")
+    assert [link.commentary for link in links(issue)] == [
+        "- 첫째 항목\n"
+        "  다음 줄로 이어짐\n"
+        "\n"
+        "  첫째 항목의 둘째 문단\n"
+        "- 둘째 항목\n"
+        "  - 더 깊은 항목\n"
+        "\n"
+        "    더 깊은 항목의 둘째 문단\n"
+        "\n"
+        "        들여 쓴 코드\n"
+        "  - 코드 블록:\n"
+        "\n"
+        "    ```\n"
+        "    code line\n"
+        "      indented code line\n"
+        "    ```",
+        "링크 항목의 문단",
+    ]
+
+
+def test_commentary_renders_as_the_legacy_item_did() -> None:
+    # What CommonMark makes of each link's item in the legacy file, after its link.
+    text = (LEGACY / "2023-01-commentary-blocks.md").read_text()
+    items = re.split(r"(?m)^\* (?=\[)", text.split("### NLP\n", 1)[1])[1:]
+    issue = fixture("2023-01-commentary-blocks.md")
+    for link, item in zip(links(issue), items, strict=True):
+        assert render_block(link.commentary) == legacy_item_html(item)
+
+
+def legacy_item_html(item: str) -> str:
+    """The HTML of a legacy link bullet's item after its link, as CommonMark renders it."""
+    html = render_block("* " + item)
+    inner = html.removeprefix("<ul>\n<li>").removesuffix("</li>\n</ul>\n")
+    return re.sub(r"^\n?(<p>)?<a href=[^>]*>[^<]*</a>(?(1)</p>)\n", "", inner)
 
 
 def test_commentary_mixed_on_one_link() -> None:
@@ -356,7 +399,8 @@ def test_images_belong_to_the_link_above() -> None:
             "스캐터랩",
             "- 시스템 설계\n    ![serv_arch](./images/scatterlab.png)",
         ),
-        ("Image Only", None, "  ![alone](./images/alone.png)"),
+        # A paragraph of the link's item (after a blank line): at the left edge.
+        ("Image Only", None, "![alone](./images/alone.png)"),
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 from digest.config import SiteConfig
 from digest.convert import issue_to_native
 from digest.errors import ContentErrors, Diagnostic
+from digest.markup import render_block
 from digest.model import Issue
 from digest.parse import read_issue
 
@@ -243,3 +245,72 @@ def test_import_keeps_the_model_of_any_legacy_like_file(text: str) -> None:
 @example("## 0\n```\n* [T](http://x)\n## 0\n```\n## Research")
 def test_import_keeps_the_model_of_any_legacy_file(text: str) -> None:
     check_import(text)
+
+
+@st.composite
+def legacy_item(draw: st.DrawFn) -> str:
+    """The lines under a legacy link bullet: bullets nested by a steady indent, and the
+    paragraphs and code blocks of their items (and of the link's own) after blank lines."""
+    unit = draw(st.sampled_from([2, 3, 4]))  # spaces per level
+    marker = draw(st.sampled_from("*-+"))
+    columns: list[int] = []  # where the text of each open bullet starts
+    lines: list[str] = []
+    words = iter(f"w{n}" for n in range(100))
+    count = draw(st.integers(1, 8))
+    for number in range(count):
+        # Left open, a code block swallows what follows it in its item: only the last.
+        closed = number < count - 1 or draw(st.booleans())
+        kind = draw(st.sampled_from(["bullet", "paragraph", "code", "fence"]))
+        if kind == "bullet" and (number == 0 or draw(st.booleans())):
+            level = draw(st.integers(0, len(columns)))
+            gap = draw(st.integers(1, unit - 1))
+            indent = unit * (level + 1)
+            columns = [*columns[:level], indent + 1 + gap]
+            lines += [" " * indent + marker + " " * gap + next(words)]
+            after = draw(st.sampled_from(["", "line", "fence"]))
+            if after == "line":  # its paragraph's next line, anywhere
+                lines += [" " * draw(st.integers(0, 12)) + next(words)]
+            elif after == "fence":  # a code block in its item, right under it
+                indent = columns[-1] + draw(st.integers(0, 3))
+                lines += fence(indent, draw(st.integers(0, 2)), closed)
+            continue
+        # A code block only in the innermost item: after a list, four spaces more than
+        # an outer item's text put it in the list's last item, in both formats.
+        level = len(columns) if kind == "code" else draw(st.integers(0, len(columns)))
+        column = columns[level - 1] if level else 2
+        columns = columns[:level]
+        extra = draw(st.integers(0, 3))
+        if kind == "fence":
+            lines += ["", *fence(column + extra, draw(st.integers(0, 2)), closed)]
+        elif kind == "code":
+            lines += ["", " " * (column + 4 + extra) + next(words)]
+            lines += [" " * (column + 4 + draw(st.integers(0, 3))) + next(words)]
+        else:
+            lines += ["", " " * (column + extra) + next(words)]
+    return "\n".join(lines)
+
+
+def fence(indent: int, deeper: int, closed: bool) -> list[str]:
+    """A fenced code block at `indent`, its code `deeper` still."""
+    lines = [" " * indent + "```", " " * (indent + deeper) + "x = 1"]
+    return [*lines, " " * indent + "```"] if closed else lines
+
+
+@PROPERTY
+@given(legacy_item())
+def test_legacy_commentary_renders_as_its_item_did(item: str) -> None:
+    """A link's commentary shows what CommonMark made of the rest of its legacy item."""
+    head = "* [Title (Jan 2023)](https://e.org/x)\n"
+    issue = read_issue("2023-01.md", ("#\n## Research\n" + head + item).encode(), CONFIG).issue
+    (link,) = issue.links()
+    item_html = render_block(head + item).removeprefix("<ul>\n<li>")
+    item_html = re.sub(r"^\n?(<p>)?<a href=[^>]*>[^<]*</a>(?(1)</p>)\n", "", item_html)
+    item_html = item_html.removesuffix("</li>\n</ul>\n")
+    # An open code block is closed where its item ends: markdown-it then ends the code
+    # with no newline or with the blank lines before the item's end, where the model's
+    # block, closed, ends with one newline.
+    assert end_code(render_block(link.commentary)) == end_code(item_html)
+
+
+def end_code(html: str) -> str:
+    return re.sub(r"\n*</code></pre>", "</code></pre>", html)
