@@ -230,7 +230,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     asked: list[str] = []
     external: dict[str, object] | None = None
     if args.external and issues and not any(d.severity == "error" for d in diagnostics):
-        dead, external, asked = check_external(issues, args.content, args.verbose)
+        dead, external, asked = check_external(issues, args.content, args.verbose, args.recheck)
         diagnostics += dead
     diagnostics = sorted(diagnostics, key=sort_key)
     errors = sum(d.severity == "error" for d in diagnostics)
@@ -265,32 +265,48 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def check_external(
-    issues: Sequence[Issue], content: Path, verbose: bool
+    issues: Sequence[Issue], content: Path, verbose: bool, recheck: bool = False
 ) -> tuple[list[Diagnostic], dict[str, object], list[str]]:
     """`check --external`: warnings for dead links, and what was asked (for JSON, as lines)."""
+    from digest.cache import Store, cache_dir_for
     from digest.checks import dead_links, external_links
-    from digest.linkcheck import anyone_answered, ask_all, site_of
+    from digest.linkcheck import anyone_answered, ask_all, recent, remember, site_of
 
     found = external_links(issues, content)
+    store = Store(cache_dir_for(content), "links")
+    now = time.time()
+    remembered = {} if recheck else recent(store, found, now)
     with Progress("asking sites") as progress:
         answers = ask_all(
-            found, progress=lambda done, total: progress.step(done, total, "addresses asked")
+            (url for url in found if url not in remembered),
+            progress=lambda done, total: progress.step(done, total, "addresses asked"),
         )
-    dead = dead_links(found, answers)
+    remember(store, answers, found, now)
+    with contextlib.suppress(OSError):  # read-only, say: every address is asked next time
+        store.save()
+    dead = dead_links(found, answers)  # a remembered answer is a good one
     sites = len({site_of(url) for url in answers})
     unsure = [a for a in answers.values() if not a.ok and not a.dead]
-    answered = anyone_answered(answers.values())
+    answered = anyone_answered(answers.values()) or not answers
     dead_urls = sum(a.dead for a in answers.values()) if answered else 0
     if not answered:
         summary = "no site answered (offline?), so no link is reported dead"
     else:
         summary = f"{dead_urls} dead, {len(unsure)} not sure"
         summary += " (-v lists them)" if unsure and not verbose else ""
-    lines = [f"asked {plural(len(answers), 'URL')} on {plural(sites, 'site')}: {summary}"]
+    line = f"asked {plural(len(answers), 'URL')} on {plural(sites, 'site')}: {summary}; "
+    if not answers and remembered:
+        line = f"asked no site: all {plural(len(remembered), 'URL')} "
+    elif remembered:
+        line += f"{len(remembered):,} more "
+    if remembered:
+        line += "answered well in the last day, not asked again (--recheck asks them)"
+    lines = [line.removesuffix("; ")]
     if verbose:
         lines += (f"  not sure: {a.url} ({a.reason})" for a in unsure)
     report = {
         "asked": len(answers),
+        "remembered": len(remembered),
         "sites": sites,
         "dead": dead_urls,
         "not_sure": [{"url": a.url, "reason": a.reason} for a in unsure],
@@ -449,6 +465,11 @@ def parser() -> argparse.ArgumentParser:
         "--external",
         action="store_true",
         help="also ask every linked site whether the page is still there (network)",
+    )
+    c.add_argument(
+        "--recheck",
+        action="store_true",
+        help="with --external, ask again the addresses that answered well in the last day",
     )
     c.add_argument("-v", "--verbose", action="store_true", help="list every issue checked")
     c.set_defaults(func=cmd_check)

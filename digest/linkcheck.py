@@ -6,7 +6,8 @@ most two at once per site, redirects followed. Only a definite answer makes a li
 dead: the page is gone (404, 410) or its site is (no such host, connection refused).
 Anything else (403 to robots, 429, 5xx, a timeout, a TLS failure) says nothing sure
 about the article, so it is listed, not warned about: `--strict` fails only on what
-an editor can fix.
+an editor can fix. An address that answered well is not asked again for a day
+(`recent`, `remember`): an editor fixing dead links runs the check again and again.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import ssl
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.client import HTTPMessage
@@ -24,6 +25,7 @@ from typing import IO
 from urllib.parse import urlsplit
 
 from digest import __version__
+from digest.cache import Store
 from digest.markup import uri
 
 TIMEOUT = 15.0
@@ -36,6 +38,8 @@ GONE = (404, 410)
 """Statuses that mean the page is gone."""
 USER_AGENT = f"digest/{__version__} (link check)"
 """How requests introduce themselves."""
+REMEMBERED_FOR = 24 * 60 * 60
+"""Seconds an address that answered well is not asked again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,27 @@ class Answer:
 def anyone_answered(answers: Iterable[Answer]) -> bool:
     """True if any site answered at all; if none did, this machine is offline."""
     return any(answer.status is not None for answer in answers)
+
+
+def recent(store: Store, urls: Iterable[str], now: float) -> dict[str, Answer]:
+    """The answers `store` has of `urls`, by address: those that were good, lately."""
+    known = _known(store, urls, now)
+    return {url: Answer(url, status, reason) for url, (_, status, reason) in known.items()}
+
+
+def remember(store: Store, answers: Mapping[str, Answer], urls: Iterable[str], now: float) -> None:
+    """Keep the good `answers`, asked at `now`, and those of `urls` still recent."""
+    kept = _known(store, urls, now)
+    # Only good answers: a dead or doubtful address is asked again each time.
+    kept.update((url, (now, a.status, a.reason)) for url, a in answers.items() if a.ok and a.status)
+    store.put("answers", kept)
+
+
+def _known(store: Store, urls: Iterable[str], now: float) -> dict[str, tuple[float, int, str]]:
+    """What `store` remembers of `urls`, by address: (when asked, status, reason), if recent."""
+    known: dict[str, tuple[float, int, str]] = store.get("answers") or {}
+    recent = (url for url in urls if url in known and 0 <= now - known[url][0] < REMEMBERED_FOR)
+    return {url: known[url] for url in recent}
 
 
 def ask_all(

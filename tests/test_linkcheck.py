@@ -14,8 +14,9 @@ from typing import ClassVar
 import pytest
 
 from digest import cli, linkcheck
+from digest.cache import Store
 from digest.checks import dead_links, external_links
-from digest.linkcheck import Answer, ask, ask_all
+from digest.linkcheck import Answer, ask, ask_all, recent, remember
 
 
 class _Site(BaseHTTPRequestHandler):
@@ -187,7 +188,51 @@ def test_check_external_on_the_command_line(
     assert "asked 7 URLs on 2 sites: 3 dead, 1 not sure" in out.out
     assert f"  not sure: {site}/robots-not-welcome (HTTP 403)" in out.out
     assert cli.main(["check", "--content", str(content), "--external", "--strict"]) == 1
-    assert "asked 7 URLs on 2 sites: 3 dead, 1 not sure (-v lists them)" in capsys.readouterr().out
+    # The three that answered well are not asked again for a day.
+    assert (
+        "asked 4 URLs on 2 sites: 3 dead, 1 not sure (-v lists them); "
+        "3 more answered well in the last day, not asked again (--recheck asks them)"
+    ) in capsys.readouterr().out
+
+
+def test_good_answers_are_remembered_for_a_day(
+    content: Path, site: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    check = ["check", "--content", str(content), "--external", "--format", "json"]
+    good = {f"{site}/page", f"{site}/moved", f"{site}/page/chart.png"}
+
+    def run(*more: str) -> tuple[dict[str, object], set[str]]:
+        _Site.seen = []
+        assert cli.main([*check, *more]) == 0
+        report = json.loads(capsys.readouterr().out)
+        return report["external"], {site + path for _, path in _Site.seen}
+
+    first, asked = run()
+    assert (first["asked"], first["remembered"]) == (7, 0) and good <= asked
+    second, asked = run()
+    # Dead and doubtful addresses are asked every time; the warnings stay the same.
+    assert (second["asked"], second["remembered"], second["dead"]) == (4, 3, 3)
+    assert not good & asked and f"{site}/gone" in asked
+    third, asked = run("--recheck")
+    assert (third["asked"], third["remembered"]) == (7, 0) and good <= asked
+    # A day later they are asked again.
+    monkeypatch.setattr(linkcheck, "REMEMBERED_FOR", 0)
+    fourth, asked = run()
+    assert (fourth["asked"], fourth["remembered"]) == (7, 0) and good <= asked
+
+
+def test_only_recent_good_answers_are_remembered(tmp_path: Path, site: str) -> None:
+    store = Store(tmp_path, "links")
+    now = time.time()
+    remember(store, {f"{site}/page": Answer(f"{site}/page", 200, "HTTP 200")}, [], now)
+    remember(
+        store, {f"{site}/gone": Answer(f"{site}/gone", 410, "HTTP 410")}, [f"{site}/page"], now
+    )
+    assert recent(store, [f"{site}/page", f"{site}/gone"], now) == {
+        f"{site}/page": Answer(f"{site}/page", 200, "HTTP 200")  # never a dead one
+    }
+    assert recent(store, [f"{site}/page"], now + linkcheck.REMEMBERED_FOR) == {}
+    assert recent(store, [f"{site}/page"], now - 60) == {}  # the clock went back: ask
 
 
 def test_check_external_as_json(
@@ -198,7 +243,22 @@ def test_check_external_as_json(
     assert report["warnings"] == 3
     assert report["external"] == {
         "asked": 7,
+        "remembered": 0,
         "sites": 2,
         "dead": 3,
         "not_sure": [{"url": f"{site}/robots-not-welcome", "reason": "HTTP 403"}],
     }
+
+
+def test_all_remembered(tmp_path: Path, site: str, capsys: pytest.CaptureFixture[str]) -> None:
+    content = write_content(tmp_path, site, closed_port())
+    text = (content / "issues" / "2022-12.md").read_text()
+    (content / "issues" / "2022-12.md").write_text(text.split("See also")[0])
+    check = ["check", "--content", str(content), "--external", "--strict"]
+    assert cli.main(check) == 0
+    assert "asked 1 URL on 1 site: 0 dead, 0 not sure\n" in capsys.readouterr().out
+    _Site.seen = []
+    assert cli.main(check) == 0  # nothing asked is not "offline"
+    out = capsys.readouterr().out
+    assert "asked no site: all 1 URL answered well in the last day, not asked again" in out
+    assert _Site.seen == []
