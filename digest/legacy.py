@@ -161,8 +161,9 @@ class _LegacyReader:
         self.in_fence = False
         self.fence = ""
         self.fence_column = 0
-        self.fence_indent = ""
         """The column a legacy item's text starts at, for a code block in it: less ends it."""
+        self.fence_indent = ""
+        """The indentation of the line that opened the code block: its closing line's."""
         # Blank lines are held back so that a closing fence can go before them.
         self.blanks: list[str] = []
         self.in_link = False
@@ -174,7 +175,7 @@ class _LegacyReader:
         self.bullet = False
         """Whether the last commentary line was a nested bullet."""
         self.in_item = False
-        """Whether the lines read are still in the link bullet's item (see `_moved`)."""
+        """Whether the lines read are still in the link bullet's item (see `_start_block`)."""
         self.shift = 0
         """Columns the last commentary line moved by: a code block it opened moves as far."""
         self.rest = 0
