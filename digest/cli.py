@@ -294,14 +294,13 @@ def check_external(
     else:
         summary = f"{dead_urls} dead, {len(unsure)} not sure"
         summary += " (-v lists them)" if unsure and not verbose else ""
-    line = f"asked {plural(len(answers), 'URL')} on {plural(sites, 'site')}: {summary}; "
-    if not answers and remembered:
-        line = f"asked no site: all {plural(len(remembered), 'URL')} "
+    line = f"asked {plural(len(answers), 'URL')} on {plural(sites, 'site')}: {summary}"
+    again = "answered well in the last day, not asked again (--recheck asks them)"
+    if remembered and not answers:
+        line = f"asked no site: all {plural(len(remembered), 'URL')} {again}"
     elif remembered:
-        line += f"{len(remembered):,} more "
-    if remembered:
-        line += "answered well in the last day, not asked again (--recheck asks them)"
-    lines = [line.removesuffix("; ")]
+        line += f"; {len(remembered):,} more {again}"
+    lines = [line]
     if verbose:
         lines += (f"  not sure: {a.url} ({a.reason})" for a in unsure)
     report = {
