@@ -182,12 +182,8 @@ class _LegacyReader:
         """Columns the next lines of the current block move by (see `_start_block`)."""
         self.column = 0
         """The column the text of the item the current block is in starts at (0: none)."""
-        self.container = 0
-        """`column` if the last commentary line is in that item, else 0."""
-        self.cut = 0
-        """Where that item's text starts once moved (0: at the left edge, or in no item)."""
         self.fence_cut = 0
-        """`cut` for the line that opened the current code block."""
+        """Where the item of the line that opened the code block starts once moved."""
 
     def read(self) -> ParsedIssue:
         """Read every line, then settle the date and build the issue or raise every problem."""
@@ -347,7 +343,7 @@ class _LegacyReader:
         )
         self.in_link, self.skipping, self.levels = True, False, []
         self.after_blank, self.in_item, self.column = False, True, _LINK_ITEM
-        self.shift = self.rest = self.cut = 0
+        self.shift = self.rest = 0
         # Trailing spaces are left to `trim_lines`: two of them are a line break.
         inline = url_line[end + 1 :].lstrip()
         if inline.startswith(":"):
@@ -376,16 +372,21 @@ class _LegacyReader:
 
     def _text(self, line: str) -> None:
         """A line of intro, note or commentary, as the model keeps it."""
-        if self.in_link:
-            line = self._fenced_line(line) if self.in_fence else self._commentary_line(line)
+        # The item the line is in, if any (its text's column, and where that starts once
+        # moved): a code block is told within it, as CommonMark does, and ends with it.
+        item, cut = 0, self.fence_cut if self.in_fence else 0
+        if self.in_link and self.in_fence:
+            line = self._fenced_line(line)
+        elif self.in_link:
+            width, line = _width(line), self._commentary_line(line)
+            item = self.column if width >= self.column and not self.bullet else 0
+            cut = 2 * len(self.levels) if item and self.levels else 0
         if line.rstrip() == "---":
             # In the native format a `---` line opens a link block; `***` is the same break.
             line = "***"
         if not line.rstrip():
             self.blanks.append(line)
             return
-        # Code blocks are told within the (moved) item a line is in, as CommonMark does.
-        cut = (self.fence_cut if self.in_fence else self.cut) if self.in_link else 0
         inner = line[min(cut, len(line) - len(line.lstrip(" "))) :]
         if self.in_fence:
             self.in_fence = not fence_closes(inner, self.fence)
@@ -395,7 +396,7 @@ class _LegacyReader:
                 self.in_fence, self.fence, self.fence_cut = True, fence, cut
                 # Closed as far in as it opened: at the left edge it would end its item.
                 self.fence_indent = line[: line.index(fence)]
-                self.fence_column = self.container if self.in_link else 0
+                self.fence_column = item
         self._put(line)
 
     def _end_text(self) -> None:
@@ -451,9 +452,6 @@ class _LegacyReader:
             else:
                 shift = self.rest
             self.bullet = False
-            # The item this line is in, if any: a code block it opens ends with the item.
-            self.container = self.column if width >= self.column else 0
-            self.cut = 2 * len(self.levels) if self.container and self.levels else 0
             self.shift = shift  # the lines of a code block this one opens move as far
             return _shifted(line, shift)
         # Levels come from the indentation actually used (2, 3 or 4 spaces, even mixed):
