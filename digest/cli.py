@@ -205,7 +205,8 @@ def print_issue_table(issues: Sequence[Issue]) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate content without writing anything."""
-    from digest.load import issue_files, load_digest, site_config
+    from digest.cache import cache_dir_for
+    from digest.load import issue_files, load_digest, parse_store, site_config
     from digest.render import template_problems
     from digest.site import content_files, site_templates
 
@@ -217,7 +218,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         files = len(issue_files(args.content))
         config = site_config(args.content)
-        loaded = load_digest(args.content, config, drafts=True)
+        # What the last build read, files unchanged since, is not read again: the
+        # cache is only read here (a check writes nothing).
+        cache_dir = cache_dir_for(args.content)
+        cache = parse_store(cache_dir, config) if cache_dir.is_dir() else None
+        loaded = load_digest(args.content, config, drafts=True, cache=cache)
         diagnostics += loaded.warnings
         issues = loaded.digest.issues
         diagnostics += template_problems(config, site_templates(args.content))

@@ -375,6 +375,11 @@ def load_digest(
     return Loaded(assemble(parsed, drafts), tuple(sorted(warnings + problems, key=sort_key)))
 
 
+def parse_store(cache_dir: Path | None, config: SiteConfig) -> Store:
+    """The build cache's parsed issues: a parse holds for one taxonomy and title pattern."""
+    return Store(cache_dir, "parsed", salt=fingerprint(config.taxonomy, config.title_pattern))
+
+
 def site_config(content_dir: Path) -> SiteConfig:
     """The content folder's `site.yaml`, or the built-in default when there is none.
 

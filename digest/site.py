@@ -422,12 +422,12 @@ def build(
         last["paths"] if same_folder and last is not None else (),
         changed_after=finished,
     )
-    from digest.load import load_digest, site_config
+    from digest.load import load_digest, parse_store, site_config
 
     config = site_config(content_dir)
     if base_url:
         config = replace(config, base_url=base_url if base_url.endswith("/") else base_url + "/")
-    parsed = Store(cache_dir, "parsed", salt=fingerprint(config.taxonomy, config.title_pattern))
+    parsed = parse_store(cache_dir, config)
     report(1, 3, "reading issues")
     issue_keys: dict[str, str] = {}
     from digest.render import compile_templates

@@ -551,3 +551,37 @@ def read_issue_file(name: str, text: str) -> ParsedIssue | None:
         return read_issue(f"content/issues/{name}", text.encode(), SiteConfig())
     except ContentErrors:
         return None
+
+
+def test_check_reads_what_the_last_build_read_from_its_cache_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(CHECK / "duplicate-url", tmp_path / "content")
+    check = ["check", "--content", "content", "--format", "json"]
+
+    def run() -> tuple[dict[str, object], int]:
+        parses = []
+        real = read_issue
+
+        def counted(path: str, data: bytes, config: SiteConfig) -> ParsedIssue:
+            parses.append(path)
+            return real(path, data, config)
+
+        monkeypatch.setattr("digest.load.read_issue", counted)
+        cli.main(check)
+        return json.loads(capsys.readouterr().out), len(parses)
+
+    without, parsed = run()
+    assert without["warnings"] and parsed == len(issue_files(Path("content")))
+    assert cli.main(["build", "--content", "content", "--out", "site"]) == 0
+    cache = tmp_path / ".digest-cache"
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in cache.iterdir())
+    capsys.readouterr()
+    # The same report, and no issue file read again: the build read them all.
+    assert run() == (without, 0)
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in cache.iterdir()) == before
+    edited = sorted((tmp_path / "content" / "issues").iterdir())[0]
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert run() == (without, 1)
