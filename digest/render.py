@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import struct
+from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from functools import cached_property, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jinja2
 import jinja2.bccache
@@ -119,8 +121,29 @@ class TemplateFailed(jinja2.TemplateError):
         return TemplateFailed, (self.diagnostic,)
 
 
-def _render_forked(jobs: list[PageJob], workers: int) -> Iterator[bytes]:
-    """Render `jobs` in forked processes, yielding pages in order as they arrive."""
+class GroupPageJob(partial[bytes]):
+    """A group page's job (see `Renderer.group_jobs`): its entries say which issues it lists."""
+
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        """The entries whose cards the page shows."""
+        return cast(tuple[Entry, ...], self.keywords["items"])
+
+
+_CARD_ID = struct.Struct("<Q")
+"""A group card handed back by a page worker starts with its link's `id`."""
+
+
+def _render_forked(
+    jobs: list[PageJob],
+    workers: int,
+    notes: Callable[[], Iterable[bytes]] | None = None,
+    on_note: Callable[[bytes], object] | None = None,
+) -> Iterator[bytes]:
+    """Render `jobs` in forked processes, yielding pages in order as they arrive.
+
+    `notes` and `on_note`: what each worker hands back besides the pages (`fork_map`).
+    """
     from digest.workers import fork_map
 
     def page(index: int) -> bytes:
@@ -131,10 +154,19 @@ def _render_forked(jobs: list[PageJob], workers: int) -> Iterator[bytes]:
         except jinja2.TemplateError as exc:  # located here: its traceback stays here
             raise TemplateFailed(template_error(exc)) from None
 
-    # Small chunks, dealt out in turn, so the pages of long groups and the cards they
-    # share spread evenly, and the first pages reach the writer early. Each page goes
-    # through as it is: pickling and unpickling them was a tenth of a large build.
-    return fork_map(page, len(jobs), workers, chunk=16, raw=True, name="page worker")
+    # Small chunks, dealt out in turn, so the work spreads evenly and the first pages
+    # reach the writer early. Each page goes through as it is: pickling and unpickling
+    # them was a tenth of a large build.
+    return fork_map(
+        page,
+        len(jobs),
+        workers,
+        chunk=16,
+        raw=True,
+        name="page worker",
+        notes=notes,
+        on_note=on_note,
+    )
 
 
 _COMPILED: dict[str, bytes] = {}
@@ -598,18 +630,17 @@ class Renderer:
 
         A generator, so a large site's pages go to disk as they are made instead of
         all sitting in memory at once. With `workers` and many pages to render, that
-        many forked processes render them while this one writes what they have made.
-        `jobs` are `page_jobs()`, when the caller has listed them already.
+        many forked processes render them, but for group pages, which this one renders
+        as it writes what they have made (see `_pages_forked`). `jobs` are
+        `page_jobs()`, when the caller has listed them already.
         """
         if jobs is None:
             jobs = list(self.page_jobs())
-        todo = [job for _, job in jobs if job is not None]
-        if workers and len(todo) >= PARALLEL_PAGES:
-            rendered = _render_forked(todo, workers)
+        if workers and sum(job is not None for _, job in jobs) >= PARALLEL_PAGES:
+            yield from self._pages_forked(jobs, workers)
         else:
-            rendered = (job() for job in todo)
-        for path, job in jobs:
-            yield path, None if job is None else next(rendered)
+            for path, job in jobs:
+                yield path, None if job is None else job()
         paths = [path for path, _ in jobs]
         if self.reuse is not None and self.reuse.keep("sitemap.xml", [], paths):
             yield "sitemap.xml", None  # the same pages as the last build
@@ -619,6 +650,60 @@ class Renderer:
             "robots.txt",
             (f"User-agent: *\nAllow: /\n\nSitemap: {self.abs_url('sitemap.xml')}\n".encode()),
         )
+
+    def _pages_forked(
+        self, jobs: list[tuple[str, PageJob | None]], workers: int
+    ) -> Iterator[tuple[str, bytes | None]]:
+        """`jobs` rendered by forked workers and this process: the workers all but group pages.
+
+        A link's group card is made with its card on its issue page, which shares most
+        of its parts. The workers hand back the group cards they made with each page,
+        and this process renders each group page once every issue it lists is done,
+        while the workers go on: the group pages (three quarters of the site's bytes)
+        never go through a pipe, and this process, which only wrote pages before,
+        shares the rendering. Pages come out in another order than `jobs`.
+        """
+        position = {id(issue): n for n, issue in enumerate(self.digest.issues)}
+        issue_pages = {
+            self.out_path(f"issues/{issue.slug}/"): n for n, issue in enumerate(self.digest.issues)
+        }
+        groups: list[tuple[int, str, GroupPageJob]] = []
+        others: list[tuple[str, PageJob | None]] = []
+        for path, job in jobs:
+            if isinstance(job, GroupPageJob):
+                # Issue pages are rendered in the digest's order: the page is ready once
+                # its oldest issue's is.
+                ready = max((position[id(e.issue)] for e in job.entries), default=-1)
+                groups.append((ready, path, job))
+            else:
+                others.append((path, job))
+        groups.sort(key=lambda group: group[0])  # stable: in `jobs` order otherwise
+        waiting = deque(groups)
+        rendered = _render_forked(
+            [job for _, job in others if job is not None],
+            workers,
+            self._handed_cards,
+            self._take_card,
+        )
+        for path, job in others:
+            yield path, None if job is None else next(rendered)
+            done = issue_pages.get(path)
+            while waiting and done is not None and waiting[0][0] <= done:
+                _, group_path, group_job = waiting.popleft()
+                yield group_path, group_job()
+        for _, group_path, group_job in waiting:
+            yield group_path, group_job()
+
+    def _handed_cards(self) -> list[bytes]:
+        """In a page worker: the group cards made since the last call, to hand back."""
+        cards = [_CARD_ID.pack(link) + card for link, card in self._group_cards.items()]
+        self._group_cards.clear()  # a link has one issue page: its card is not made again
+        return cards
+
+    def _take_card(self, handed: bytes) -> None:
+        """A group card a page worker made (`_handed_cards`)."""
+        (link,) = _CARD_ID.unpack_from(handed)  # the same object here: the worker is a fork
+        self._group_cards[link] = handed[_CARD_ID.size :]
 
     def page_jobs(self) -> Iterator[tuple[str, PageJob | None]]:
         """Every HTML page as (output path, how to render it); None: keep the last build's."""
@@ -722,7 +807,7 @@ class Renderer:
                 continue
             yield (
                 out,
-                partial(
+                GroupPageJob(
                     self.group_page,
                     path,
                     group=group,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar, cast
 
@@ -70,6 +70,8 @@ def fork_map(
     chunk: int | None = None,
     raw: bool = False,
     name: str = "worker",
+    notes: Callable[[], Iterable[bytes]] | None = None,
+    on_note: Callable[[bytes], object] | None = None,
 ) -> Iterator[T]:
     """`function(0)`, `function(1)`, ... in order, worked out in `processes` forked workers.
 
@@ -77,7 +79,9 @@ def fork_map(
     indices (by default a few per worker) are dealt out in turn, and each worker sends
     its results back a chunk at a time through a pipe of its own (see `streams`):
     pickled, or with `raw` (results that are bytes, as pages are) one frame each, as
-    they are. `meanwhile` runs here once the workers have started. A generator, so
+    they are. With `raw`, a worker sends what `notes()` returns after each result,
+    before that result, and `on_note` is given each here before the result is yielded.
+    `meanwhile` runs here once the workers have started. A generator, so
     results can be used (pages written) while the rest are worked out. Nothing is
     shared but those pipes: with multiprocessing.Pool, a Ctrl-C while a worker was
     sending a large result could hang the build for good (its terminate() waited for a
@@ -99,7 +103,14 @@ def fork_map(
             try:
                 process = context.Process(
                     target=_map_worker,
-                    args=(function, chunks[number::processes], raw, write, [r for _, r in started]),
+                    args=(
+                        function,
+                        chunks[number::processes],
+                        raw,
+                        write,
+                        [r for _, r in started],
+                        notes,
+                    ),
                     daemon=True,
                 )
                 start(process)
@@ -116,6 +127,10 @@ def fork_map(
             for _ in range(stop - first if raw else 1):
                 try:
                     kind, data = streams.receive(read)
+                    while kind == b"N":
+                        if on_note is not None:
+                            on_note(data)
+                        kind, data = streams.receive(read)
                 except EOFError:
                     raise OutputError(f"a {name} process died") from None
                 if kind == b"X":
@@ -138,6 +153,7 @@ def _map_worker(
     raw: bool,
     fd: int,
     others: list[int],
+    notes: Callable[[], Iterable[bytes]] | None,
 ) -> None:
     import pickle
 
@@ -150,7 +166,10 @@ def _map_worker(
         for first, stop in chunks:
             if raw:
                 for index in range(first, stop):
-                    streams.send(fd, b"R", cast(bytes, function(index)))
+                    result = cast(bytes, function(index))
+                    for note in notes() if notes is not None else ():
+                        streams.send(fd, b"N", note)
+                    streams.send(fd, b"R", result)
             else:
                 done = [function(i) for i in range(first, stop)]
                 streams.send(fd, b"R", pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL))

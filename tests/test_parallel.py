@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import jinja2
 import pytest
@@ -40,31 +40,44 @@ def test_workers_render_the_same_site(tmp_path: Path, monkeypatch: pytest.Monkey
     forked: list[int] = []
     real = render._render_forked
 
-    def spy(jobs: list[render.PageJob], workers: int) -> object:
+    def spy(jobs: list[render.PageJob], workers: int, *notes: Any) -> object:
         forked.append(len(jobs))
-        return real(jobs, max(workers, 2))
+        return real(jobs, max(workers, 2), *notes)
+
+    taken: list[bytes] = []
+    take = render.Renderer._take_card
+
+    def spy_take(self: render.Renderer, handed: bytes) -> None:
+        taken.append(handed)
+        take(self, handed)
 
     monkeypatch.setattr(render, "PARALLEL_PAGES", 1)
     monkeypatch.setattr(render, "_render_forked", spy)
+    monkeypatch.setattr(render.Renderer, "_take_card", spy_take)
     monkeypatch.setattr("os.cpu_count", lambda: 2)
-    build(content, tmp_path / "two", use_cache=False)
-    assert forked and forked[0] > 20
+    result = build(content, tmp_path / "two", use_cache=False)
+    # The workers render every page but the groups' (rendered here, from the cards
+    # the workers made with the issue pages: each link's, once).
+    kinds = ("sections", "topics", "tags", "sources")
+    group_pages = [p for kind in kinds for p in (tmp_path / "two" / kind).glob("*/**/index.html")]
+    assert forked and forked[0] == result.kinds["pages"] - len(group_pages) > 5
+    assert len(taken) == result.links
     assert files(tmp_path / "two") == files(tmp_path / "one")
 
 
-def test_a_template_error_in_a_worker_is_located(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("name", ["issue.html", "group.html"])  # in a worker, and here
+def test_a_template_error_in_a_forked_build_is_located(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
     content, template = with_template(
         tmp_path,
-        "issue.html",
+        name,
         "{% extends 'base.html' %}{% block main %}\n\n{{ nope() }}{% endblock %}",
     )
     monkeypatch.setattr(render, "PARALLEL_PAGES", 1)
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     with pytest.raises(jinja2.TemplateError) as caught:
         build(content, tmp_path / "out", use_cache=False)
-    assert isinstance(caught.value, render.TemplateFailed)
     diagnostic = template_error(caught.value)
     assert (diagnostic.path, diagnostic.line) == (str(template), 3)
     assert "'nope' is undefined" in diagnostic.message
