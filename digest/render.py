@@ -7,7 +7,7 @@ import os
 import re
 import struct
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Generator, Hashable, Iterable, Iterator
 from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, cast
@@ -139,7 +139,7 @@ def _render_forked(
     workers: int,
     notes: Callable[[], Iterable[bytes]] | None = None,
     on_note: Callable[[bytes], object] | None = None,
-) -> Iterator[bytes]:
+) -> Generator[bytes, None, None]:
     """Render `jobs` in forked processes, yielding pages in order as they arrive.
 
     `notes` and `on_note`: what each worker hands back besides the pages (`fork_map`).
@@ -663,17 +663,18 @@ class Renderer:
         never go through a pipe, and this process, which only wrote pages before,
         shares the rendering. Pages come out in another order than `jobs`.
         """
-        position = {id(issue): n for n, issue in enumerate(self.digest.issues)}
-        issue_pages = {
-            self.out_path(f"issues/{issue.slug}/"): n for n, issue in enumerate(self.digest.issues)
-        }
+        issues = self.digest.issues
+        position = {id(issue): n for n, issue in enumerate(issues)}
+        issue_pages = {self.out_path(f"issues/{issue.slug}/"): n for n, issue in enumerate(issues)}
         groups: list[tuple[int, str, GroupPageJob]] = []
         others: list[tuple[str, PageJob | None]] = []
         for path, job in jobs:
             if isinstance(job, GroupPageJob):
                 # Issue pages are rendered in the digest's order: the page is ready once
-                # its oldest issue's is.
-                ready = max((position[id(e.issue)] for e in job.entries), default=-1)
+                # its oldest issue's is (one not in the digest: once all are).
+                ready = max(
+                    (position.get(id(e.issue), len(issues)) for e in job.entries), default=-1
+                )
                 groups.append((ready, path, job))
             else:
                 others.append((path, job))
@@ -685,14 +686,15 @@ class Renderer:
             self._handed_cards,
             self._take_card,
         )
-        for path, job in others:
-            yield path, None if job is None else next(rendered)
-            done = issue_pages.get(path)
-            while waiting and done is not None and waiting[0][0] <= done:
-                _, group_path, group_job = waiting.popleft()
+        with contextlib.closing(rendered):  # a failure here stops the workers at once
+            for path, job in others:
+                yield path, None if job is None else next(rendered)
+                done = issue_pages.get(path)
+                while waiting and done is not None and waiting[0][0] <= done:
+                    _, group_path, group_job = waiting.popleft()
+                    yield group_path, group_job()
+            for _, group_path, group_job in waiting:
                 yield group_path, group_job()
-        for _, group_path, group_job in waiting:
-            yield group_path, group_job()
 
     def _handed_cards(self) -> list[bytes]:
         """In a page worker: the group cards made since the last call, to hand back."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar, cast
 
@@ -72,7 +72,7 @@ def fork_map(
     name: str = "worker",
     notes: Callable[[], Iterable[bytes]] | None = None,
     on_note: Callable[[bytes], object] | None = None,
-) -> Iterator[T]:
+) -> Generator[T, None, None]:
     """`function(0)`, `function(1)`, ... in order, worked out in `processes` forked workers.
 
     Forked, the workers inherit `function` and all it reads; chunks of `chunk`

@@ -189,6 +189,19 @@ def test_a_failing_page_worker_fails_the_build_and_keeps_the_site(
     assert files(out) == before
 
 
+def test_a_failure_rendering_group_pages_here_stops_the_page_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    content, _ = with_template(tmp_path, "group.html", "{{ nope() }}")
+    slow = _in_a_worker_only(os.getpid(), lambda: time.sleep(0.1))  # still busy when it fails
+    monkeypatch.setattr(render.Renderer, "page", slow)
+    monkeypatch.setattr(render, "PARALLEL_PAGES", 1)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    with pytest.raises(jinja2.TemplateError):
+        build(content, tmp_path / "out", use_cache=False)
+    assert multiprocessing.active_children() == []
+
+
 @pytest.mark.parametrize("size", [0, 1, 3 * streams.PIPE_BYTES + 5])
 def test_frames_arrive_whole_and_in_order(size: int) -> None:
     read, write = streams.pipe()
