@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import queue
 import shlex
@@ -40,6 +41,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -291,6 +293,21 @@ STARTUP = (
 )
 """What a one-edit rebuild imports (`python -X importtime`): the start-up row's command."""
 
+
+def write_corpora(
+    size: int, seed: int, content: Path, hugo: Path | None, hugo_links: Path | None, links: bool
+) -> tuple[int, int, str]:
+    """Write the corpus, and its Hugo sites if asked; its links, bytes and newest issue."""
+    corpus = generate(size, seed)
+    nbytes = write_native(corpus, content)
+    if hugo is not None:
+        write_hugo(corpus, hugo)
+    if hugo_links is not None and links:
+        write_hugo(corpus, hugo_links, links=True)
+    count = sum(len(g.links) for issue in corpus.issues for g in issue.groups)
+    return count, nbytes, corpus.issues[0].slug
+
+
 _Job = tuple[str, list[str], Callable[[int], None] | None, Path]
 """A measurement to take: its name, command, what to do before each run, and cwd."""
 
@@ -369,18 +386,24 @@ class SizeBench:
     def run(self) -> list[Measure]:
         """Generate the corpus and take every measurement."""
         start = time.perf_counter()
-        corpus = generate(self.size, self.args.seed)
-        nbytes = write_native(corpus, self.content)
-        links = sum(len(g.links) for issue in corpus.issues for g in issue.groups)
+        hugo = self.args.hugo and shutil.which("hugo")
+        sites = (self.base / "hugo" if hugo else None, self.base / "hugo_links" if hugo else None)
+        # In a child process: a process's peak RSS starts from its parent's at exec
+        # (Linux carries the old memory's high-water mark over), so a runner that held
+        # the corpus made every measured command's peak at least that.
+        forked = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(1, mp_context=forked) as pool:
+            written = pool.submit(
+                write_corpora, self.size, self.args.seed, self.content, *sites, self.args.hugo_links
+            )
+            links, nbytes, newest_slug = written.result()
         took = time.perf_counter() - start
         self.log(f"corpus: {links} links, {nbytes / 1e6:.1f} MB, generated in {took:.2f} s")
-        newest = self.content / "issues" / f"{corpus.issues[0].slug}.md"
+        newest = self.content / "issues" / f"{newest_slug}.md"
         cold = [*self.build, "--no-cache"]
         jobs: list[_Job] = [] if self.args.no_digest else [("cold", cold, self.clean, ROOT)]
-        hugo = self.args.hugo and shutil.which("hugo")
         if hugo:
             site, out = self.base / "hugo", self.base / "hugo_out"
-            write_hugo(corpus, site)
 
             def clean_hugo(_: int) -> None:
                 set_aside(out)
@@ -415,7 +438,6 @@ class SizeBench:
                 set_aside(self.base / "hugo_links" / "resources")
 
             site, out = self.base / "hugo_links", self.base / "hugo_links_out"
-            write_hugo(corpus, site, links=True)
             command = ["hugo", "--quiet", "-s", str(site), "-d", str(out)]
             self.repeat("hugo-links", command, clean_hugo_links, cwd=self.base)
         if not self.args.keep:
