@@ -295,14 +295,14 @@ STARTUP = (
 
 
 def write_corpora(
-    size: int, seed: int, content: Path, hugo: Path | None, hugo_links: Path | None, links: bool
+    size: int, seed: int, content: Path, hugo: Path | None, hugo_links: Path | None
 ) -> tuple[int, int, str]:
-    """Write the corpus, and its Hugo sites if asked; its links, bytes and newest issue."""
+    """Write the corpus, and the Hugo sites given; its links, bytes and newest issue."""
     corpus = generate(size, seed)
     nbytes = write_native(corpus, content)
     if hugo is not None:
         write_hugo(corpus, hugo)
-    if hugo_links is not None and links:
+    if hugo_links is not None:
         write_hugo(corpus, hugo_links, links=True)
     count = sum(len(g.links) for issue in corpus.issues for g in issue.groups)
     return count, nbytes, corpus.issues[0].slug
@@ -387,14 +387,15 @@ class SizeBench:
         """Generate the corpus and take every measurement."""
         start = time.perf_counter()
         hugo = self.args.hugo and shutil.which("hugo")
-        sites = (self.base / "hugo" if hugo else None, self.base / "hugo_links" if hugo else None)
+        hugo_site = self.base / "hugo" if hugo else None
+        links_site = self.base / "hugo_links" if hugo and self.args.hugo_links else None
         # In a child process: a process's peak RSS starts from its parent's at exec
         # (Linux carries the old memory's high-water mark over), so a runner that held
         # the corpus made every measured command's peak at least that.
         forked = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(1, mp_context=forked) as pool:
             written = pool.submit(
-                write_corpora, self.size, self.args.seed, self.content, *sites, self.args.hugo_links
+                write_corpora, self.size, self.args.seed, self.content, hugo_site, links_site
             )
             links, nbytes, newest_slug = written.result()
         took = time.perf_counter() - start

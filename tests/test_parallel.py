@@ -78,6 +78,8 @@ def test_a_template_error_in_a_forked_build_is_located(
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     with pytest.raises(jinja2.TemplateError) as caught:
         build(content, tmp_path / "out", use_cache=False)
+    if name == "issue.html":  # located in the worker, whose traceback stays there
+        assert isinstance(caught.value, render.TemplateFailed)
     diagnostic = template_error(caught.value)
     assert (diagnostic.path, diagnostic.line) == (str(template), 3)
     assert "'nope' is undefined" in diagnostic.message
