@@ -101,9 +101,12 @@ def code_identity() -> str:
     """The tool's own code, by file stats: an edited checkout never reuses stale results.
 
     Worked out once per process: it names the code that is running, which an edit to
-    the files during `digest serve` does not change.
+    the files during `digest serve` does not change. Compiled files are left out:
+    Python writes them as it imports, and they follow from the sources.
     """
-    return fingerprint(__version__, tree_stats(Path(__file__).resolve().parent))
+    files = tree_stats(Path(__file__).resolve().parent)
+    compiled = f"{os.sep}__pycache__{os.sep}"
+    return fingerprint(__version__, [f for f in files if compiled not in f[0]])
 
 
 class Store:

@@ -150,6 +150,15 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     if _missing_content(args.content):
         return EXIT_USAGE
+    if args.daemon and not args.no_cache:
+        from digest import daemon
+
+        try:
+            if not daemon.supported():
+                raise daemon.Unavailable("--daemon needs Unix sockets")
+            return daemon.build_through_server(args)
+        except daemon.Unavailable as exc:
+            print(f"warning: {exc}; building in this process", file=sys.stderr)
     try:
         with Progress("building") as progress:
             result = build(
@@ -192,6 +201,34 @@ def cmd_build(args: argparse.Namespace) -> int:
             print_issue_table(result.digest.issues)
         print("output: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()))
     print(line)
+    return EXIT_OK
+
+
+def cmd_daemon(args: argparse.Namespace) -> int:
+    """Run, stop or describe the content folder's build server (`digest build --daemon`)."""
+    from digest import daemon
+
+    if not daemon.supported():
+        print("error: the build server needs Unix sockets", file=sys.stderr)
+        return EXIT_USAGE
+    if _missing_content(args.content):
+        return EXIT_USAGE
+    if args.action == "run":
+        return daemon.serve_builds(args.content, args.idle or daemon.IDLE_MINUTES)
+    try:
+        answer = daemon.ask_server(args.content, args.action)
+    except daemon.Unavailable:
+        print(f"no build server runs for {args.content}")
+        return EXIT_OK if args.action == "stop" else EXIT_CONTENT
+    if args.action == "stop":
+        print(f"stopped the build server for {args.content}")
+        return EXIT_OK
+    s = answer["status"]
+    minutes = s["seconds"] / 60
+    print(
+        f"build server for {args.content}: pid {s['pid']}, {plural(s['builds'], 'build')} "
+        f"in {minutes:.0f} min, {s['rss_mb']:.0f} MB resident (peak {s['peak_rss_mb']:.0f} MB)"
+    )
     return EXIT_OK
 
 
@@ -409,6 +446,10 @@ EPILOG = {
     "  digest dump content/issues/2022-12.md | jq '.issues[0].title'",
     "import": "examples:\n  digest import old/2023-01.md -o content/issues/2023-01.md",
     "new": "examples:\n  digest new\n  digest new --date 2023-01-31",
+    "daemon": "The first `digest build --daemon` starts a build server for the content\n"
+    "folder; it runs that build and later ones, which then skip Python's start-up and\n"
+    "reloading the cache. It stops after 30 minutes without a build.\n\n"
+    "examples:\n  digest build --daemon\n  digest daemon status\n  digest daemon stop",
     "serve": "examples:\n  digest serve\n  digest serve --port 8080 --drafts\n"
     "  digest serve --host 0.0.0.0   # reachable from other machines: mind your network",
 }
@@ -459,6 +500,11 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--base-url", type=_base_url, help="override base_url from site.yaml")
     b.add_argument("--no-cache", action="store_true", help="build from scratch, ignoring the cache")
     b.add_argument("-v", "--verbose", action="store_true", help="say more")
+    b.add_argument(
+        "--daemon",
+        action="store_true",
+        help="build in a server that stays running for later builds (see `digest daemon`)",
+    )
     b.set_defaults(func=cmd_build)
 
     c = command("check", "Validate content; write nothing.")
@@ -506,6 +552,21 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--drafts", action="store_true", help="include draft issues")
     s.add_argument("-v", "--verbose", action="store_true", help="log every request")
     s.set_defaults(func=cmd_serve)
+
+    a = command("daemon", "Show, stop or run the build server that `build --daemon` uses.")
+    a.add_argument(
+        "action",
+        choices=("status", "stop", "run"),
+        help="status, stop, or run (in the foreground; `build --daemon` starts it itself)",
+    )
+    a.add_argument("--content", **content)  # type: ignore[arg-type]
+    a.add_argument(
+        "--idle",
+        type=float,
+        metavar="MINUTES",
+        help="with run, stop after this long without a build (default: 30)",
+    )
+    a.set_defaults(func=cmd_daemon)
     return p
 
 
@@ -529,7 +590,11 @@ def run() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `digest` command."""
-    args = parser().parse_args(argv)
+    return call(parser().parse_args(argv))
+
+
+def call(args: argparse.Namespace) -> int:
+    """Run a parsed command; interruptions and unreadable paths become exit codes."""
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

@@ -35,7 +35,7 @@ from digest.cache import SaveLater
 from digest.errors import ContentErrors, Diagnostic, OutputError, plural
 from digest.live import StatAhead
 from digest.load import display_path, site_config
-from digest.site import SITE_MARKER, build, collect_garbage
+from digest.site import SITE_MARKER, Collector, build
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -410,14 +410,6 @@ def _print_plain(diagnostics: Sequence[Diagnostic]) -> None:
         print(d.format(), file=sys.stderr)
 
 
-IDLE_SECONDS = 1.0
-"""Quiet time after a rebuild before the server collects garbage."""
-COLLECT_EVERY = 10
-"""Rebuilds after which garbage is collected even if the editor never paused."""
-LONG_COLLECTION = 0.25
-"""A collection that took longer (s) waits, next time, until the editor pauses."""
-
-
 class DevServer:
     """Builds, serves and rebuilds one content folder."""
 
@@ -442,16 +434,13 @@ class DevServer:
         self.lock = threading.Lock()
         self.stat_ahead: StatAhead | None = None
         """Looks at the output folder's files while a rebuild works (see `StatAhead`)."""
-        self._collector: threading.Timer | None = None
-        self._uncollected = 0
-        """Rebuilds since garbage was last collected."""
-        self._collecting = 0.0
-        """How long the last collection took (s)."""
+        self.collector = Collector()
+        self._collect_later: threading.Timer | None = None
 
     def rebuild(self) -> bool:
         """Build into the output folder; on failure keep the last good site and say why."""
-        if self._collector is not None:
-            self._collector.cancel()  # the editor is at work: not idle yet
+        if self._collect_later is not None:
+            self._collect_later.cancel()  # the editor is at work: not idle yet
         # One build at a time: two would race for the same scratch folder.
         with self.lock:
             later = SaveLater()
@@ -461,18 +450,19 @@ class DevServer:
                 # The page is reloading (or showing the errors) now: meanwhile the
                 # cache is written, failed builds' too (their Markdown, say).
                 later.flush()
-                self._uncollected += 1
-                if self._collecting < LONG_COLLECTION or self._uncollected >= COLLECT_EVERY:
-                    self._collect()
+                if self.collector.built():
+                    self.collector.collect()
                 else:
-                    self._collector = threading.Timer(IDLE_SECONDS, self.collect_when_idle)
-                    self._collector.daemon = True
-                    self._collector.start()
+                    self._collect_later = threading.Timer(
+                        Collector.IDLE_SECONDS, self.collect_when_idle
+                    )
+                    self._collect_later.daemon = True
+                    self._collect_later.start()
 
     def close(self) -> None:
         """Stop the helpers: the pending collection, the stat helper."""
-        if self._collector is not None:
-            self._collector.cancel()
+        if self._collect_later is not None:
+            self._collect_later.cancel()
         if self.stat_ahead is not None:
             self.stat_ahead.close()
 
@@ -480,20 +470,9 @@ class DevServer:
         """Collect what the rebuilds left, unless one is running (it will call this again)."""
         if self.lock.acquire(blocking=False):
             try:
-                self._collect()
+                self.collector.collect()
             finally:
                 self.lock.release()
-
-    def _collect(self) -> None:
-        # A full collection walks the whole site in memory. Where that is quick, it is
-        # done right after each rebuild (the next one then reuses the memory: about
-        # 20 ms faster at 1,000 issues); where it is long (0.7 s at 5,000 issues), once
-        # the editor pauses, so that saves in quick succession do not wait for it, and
-        # at least every few rebuilds, so that memory stays bounded.
-        start = time.perf_counter()
-        collect_garbage()
-        self._collecting = time.perf_counter() - start
-        self._uncollected = 0
 
     def _rebuild(self, later: SaveLater) -> bool:
         start = time.perf_counter()

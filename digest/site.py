@@ -342,6 +342,42 @@ def collect_garbage() -> None:
     gc.collect()
 
 
+class Collector:
+    """When a process that builds again and again (`digest serve`, the build server) collects.
+
+    A full collection walks the whole site in memory. Where that is quick, it is done
+    right after each build (the next one then reuses the memory: about 20 ms faster at
+    1,000 issues); where it is long (0.7 s at 5,000 issues), once the process is idle,
+    so that builds in quick succession do not wait for it, and at least every
+    `EVERY` builds, so that memory stays bounded.
+    """
+
+    IDLE_SECONDS = 1.0
+    """Quiet time after a build before garbage is collected, when that waits."""
+    EVERY = 10
+    """Builds after which garbage is collected even if the process was never idle."""
+    LONG = 0.25
+    """A collection that took longer (s) waits, next time, until the process is idle."""
+
+    def __init__(self) -> None:
+        self.uncollected = 0
+        """Builds since garbage was last collected."""
+        self.took = 0.0
+        """How long the last collection took (s)."""
+
+    def built(self) -> bool:
+        """Count a build; True if garbage should be collected now, False: once idle."""
+        self.uncollected += 1
+        return self.took < self.LONG or self.uncollected >= self.EVERY
+
+    def collect(self) -> None:
+        """Collect now and time it."""
+        start = time.perf_counter()
+        collect_garbage()
+        self.took = time.perf_counter() - start
+        self.uncollected = 0
+
+
 @_paused_gc()
 def build(
     content_dir: Path,

@@ -516,16 +516,17 @@ def test_garbage_is_collected_when_the_editor_pauses(
     # A full collection walks the whole site in memory (0.7 s at 5,000 issues): saves in
     # quick succession must not wait for it, yet it must happen.
     import digest.serve as serve
+    import digest.site as site
 
     collections: list[int] = []
-    monkeypatch.setattr(serve, "collect_garbage", lambda: collections.append(1))
-    monkeypatch.setattr(serve, "IDLE_SECONDS", 60.0)  # the test says when the pause is
+    monkeypatch.setattr(site, "collect_garbage", lambda: collections.append(1))
+    monkeypatch.setattr(site.Collector, "IDLE_SECONDS", 60.0)  # the test says when it pauses
     dev = serve.DevServer(copy_content(tmp_path / "content"), tmp_path / "site", False, print)
     try:
         assert dev.rebuild()
         assert dev.rebuild()
         assert collections == [1, 1]  # quick collections: right after each rebuild
-        monkeypatch.setattr(serve, "LONG_COLLECTION", 0.0)  # as if each took long
+        monkeypatch.setattr(site.Collector, "LONG", 0.0)  # as if each took long
         collections.clear()
         assert dev.rebuild()
         assert collections == []  # not right after the rebuild
@@ -534,7 +535,7 @@ def test_garbage_is_collected_when_the_editor_pauses(
         assert collections == []
         dev.collect_when_idle()  # the pause
         assert collections == [1]
-        for _ in range(serve.COLLECT_EVERY - 1):
+        for _ in range(site.Collector.EVERY - 1):
             assert dev.rebuild()
         assert collections == [1]
         assert dev.rebuild()  # never a pause: collected every few rebuilds all the same
