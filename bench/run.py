@@ -13,6 +13,9 @@ the largest of those runs):
 - one-edit:  the same again (an editor's later saves);
 - start-up:  a fresh Python importing what such a rebuild imports, and nothing else: the
              part of one-edit that no build can avoid in a fresh process;
+- daemon-edit: with --daemon, such an edit rebuilt by `digest build --daemon` once its
+             build server runs and has built once (the untimed first edit starts it);
+             the memory columns are the server's (its peak RSS, and its PSS at the end);
 - serve-edit: with --serve, `digest serve` on the corpus: from saving such an edit to the
              server's "built" line (watcher latency included);
 - hugo:      with --hugo and `hugo` on PATH, `hugo --quiet -s H -d HO` on the equivalent
@@ -168,6 +171,15 @@ def _pss_kb(pid: int) -> int:
         pass
     with open(f"/proc/{pid}/statm", "rb") as f:
         return int(f.read().split()[1]) * PAGE_KB
+
+
+def _peak_rss_kb(pid: int) -> int:
+    """A running process's peak resident set so far (VmHWM)."""
+    with open(f"/proc/{pid}/status", "rb") as f:
+        for line in f:
+            if line.startswith(b"VmHWM:"):
+                return int(line.split()[1])
+    return 0
 
 
 def _can_sample_tree() -> bool:
@@ -430,6 +442,8 @@ class SizeBench:
             if self.args.verify and edited.ok:
                 self.verify(cold)
             self.repeat("start-up", [sys.executable, "-c", STARTUP])
+            if self.args.daemon:
+                self.daemon_edits(newest, cold)
             if self.args.serve:
                 self.serve_edits(newest)
         if hugo and self.args.hugo_links:
@@ -444,6 +458,27 @@ class SizeBench:
         if not self.args.keep:
             set_aside(self.base)  # deleted at the end: the next size's builds are timed
         return self.results
+
+    def daemon_edits(self, newest: Path, cold: list[str]) -> None:
+        """`digest build --daemon`: an edit rebuilt by the build server, once it runs."""
+        cmd = [*self.build, "--daemon"]
+        stop = [*shlex.split(self.args.digest), "daemon", "stop", "--content", str(self.content)]
+        # Untimed: this build starts the server, which has nothing in memory yet.
+        append_sentence(newest, 20_000)
+        try:
+            if not self.once("daemon start", cmd):
+                return
+            m = self.repeat("daemon-edit", cmd, lambda i: append_sentence(newest, 20_001 + i))
+            if m.ok:
+                pid = int((self.base / ".digest-cache" / "daemon.lock").read_text())
+                last = m.runs[-1]
+                last.peak_rss_mb = _peak_rss_kb(pid) / 1024
+                last.tree_pss_mb = _pss_kb(pid) / 1024
+                self.log(f"daemon-edit: the server's peak RSS {last.peak_rss_mb:.0f} MB")
+                if self.args.verify:
+                    self.verify(cold, "daemon-edit")
+        finally:
+            subprocess.run(stop, cwd=ROOT, env=self.env, capture_output=True, timeout=60)
 
     def serve_edits(self, newest: Path) -> None:
         """`digest serve`: time from saving an edit to the server's "built" line."""
@@ -502,7 +537,7 @@ class SizeBench:
         self.results.append(m)
         self.log(f"serve-edit: {m.best_seconds:.3f} s" if m.ok else "serve-edit: FAILED")
 
-    def verify(self, cold: list[str]) -> None:
+    def verify(self, cold: list[str], after: str = "one-edit") -> None:
         """Check the incremental output is byte-identical to a cold build of the same content."""
         fresh = self.base / "_site_cold"
         cmd = [str(fresh) if part == str(self.out) else part for part in cold]
@@ -510,7 +545,7 @@ class SizeBench:
             return
         diff = same_tree(self.out, fresh)
         self.log(
-            "verify: one-edit output is byte-identical to a cold build"
+            f"verify: {after} output is byte-identical to a cold build"
             if not diff
             else f"verify: {len(diff)} files differ from a cold build, e.g. {diff[:3]}"
         )
@@ -526,7 +561,7 @@ def _fmt(value: float | None, spec: str) -> str:
 def print_table(results: list[Measure]) -> None:
     """The compact results table, then the ratios and failures."""
     header = (
-        f"{'issues':>7} {'measure':<10} {'best s':>8} {'cpu s':>8} {'ms/issue':>9} {'runs':>4} "
+        f"{'issues':>7} {'measure':<11} {'best s':>8} {'cpu s':>8} {'ms/issue':>9} {'runs':>4} "
     )
     header += f"{'peak RSS MB':>11} {'tree PSS MB':>11}"
     print(header)
@@ -537,10 +572,12 @@ def print_table(results: list[Measure]) -> None:
         best = m.best_seconds
         per = None if best is None else best * 1000 / m.size
         runs = f"{len(m.timed)}" if m.ok else "FAIL"
-        timed_only = m.what == "serve-edit"  # a long-running server: wall time only
-        cpu, peak = (None, None) if timed_only else (m.best_cpu_seconds, m.peak_rss_mb)
+        # A long-running server: wall time only (the build server's memory is shown).
+        timed_only = m.what in ("serve-edit", "daemon-edit")
+        cpu = None if timed_only else m.best_cpu_seconds
+        peak = None if m.what == "serve-edit" else m.peak_rss_mb
         print(
-            f"{m.size:>7} {m.what:<10} {_fmt(best, '.3f'):>8} "
+            f"{m.size:>7} {m.what:<11} {_fmt(best, '.3f'):>8} "
             f"{_fmt(cpu, '.3f'):>8} {_fmt(per, '.3f'):>9} {runs:>4} "
             f"{_fmt(peak, '.0f'):>11} {_fmt(m.tree_pss_mb, '.0f'):>11}"
         )
@@ -561,6 +598,7 @@ def print_table(results: list[Measure]) -> None:
             by.get((TARGETS_AT, "serve-edit")),
             by.get((TARGETS_AT, "hugo-links")),
             by.get((TARGETS_AT, "start-up")),
+            by.get((TARGETS_AT, "daemon-edit")),
         )
     failures = [m for m in results if not m.ok]
     for m in failures:
@@ -578,12 +616,17 @@ def print_targets(
     serve: Measure | None = None,
     links: Measure | None = None,
     startup: Measure | None = None,
+    daemon: Measure | None = None,
 ) -> None:
     """Issue #6's targets at 1,000 issues, each with ok or MISS."""
     cold, nochange, edit, hugo = (m[k] for k in ("cold", "no-change", "one-edit", "hugo"))
     assert cold and nochange and edit and hugo
     c, n, e, h = (x.best_seconds or 0.0 for x in (cold, nochange, edit, hugo))
-    peak = max(x.tree_pss_mb or x.peak_rss_mb or 0.0 for x in (cold, nochange, edit))
+    builds = [cold, nochange, edit] + ([daemon] if daemon is not None and daemon.ok else [])
+    # The build server's peak RSS: its PSS is only sampled once, at the end.
+    peak = max(
+        (x.peak_rss_mb if x is daemon else x.tree_pss_mb or x.peak_rss_mb) or 0.0 for x in builds
+    )
     checks = [(f"cold {c:.2f} s <= 1.5 x hugo {h:.2f} s", c <= 1.5 * h)]
     if links is not None and links.ok and links.best_seconds is not None:
         k = links.best_seconds
@@ -592,6 +635,9 @@ def print_targets(
     if startup is not None and startup.ok and startup.best_seconds is not None:
         edit_text += f" (of which start-up {startup.best_seconds * 1000:.0f} ms)"
     checks.append((edit_text, e <= 0.3))
+    if daemon is not None and daemon.ok and daemon.best_seconds is not None:
+        d = daemon.best_seconds
+        checks.append((f"daemon-edit {d * 1000:.0f} ms <= 300 ms", d <= 0.3))
     if serve is not None and serve.ok and serve.best_seconds is not None:
         s = serve.best_seconds
         checks.append((f"serve-edit {s * 1000:.0f} ms <= 300 ms", s <= 0.3))
@@ -628,6 +674,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--serve", action="store_true", help="also time edits under `digest serve` (serve-edit)"
+    )
+    parser.add_argument(
+        "--daemon",
+        action="store_true",
+        help="also time edits rebuilt by `digest build --daemon` (daemon-edit)",
     )
     parser.add_argument("--no-digest", action="store_true", help="time only hugo (implies --hugo)")
     parser.add_argument("--workdir", type=Path, help="where corpora go (default: a temp dir)")
