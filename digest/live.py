@@ -163,7 +163,7 @@ class StatAhead:
 
         context = multiprocessing.get_context("fork")
         self._conn, child = context.Pipe()
-        self._process = context.Process(target=_answer_loop, args=(child,), daemon=True)
+        self._process = context.Process(target=_answer_loop, args=(child, self._conn), daemon=True)
         try:
             start(self._process)
         finally:
@@ -176,7 +176,9 @@ class StatAhead:
             # An answer a build asked for but did not read (it found nothing changed,
             # or failed) is read first: the helper may be waiting to send it.
             self.answer()
-            self._conn.send((root, list(paths)))
+            # Absolute: the helper's working folder is where the asker was when it forked
+            # (the build server moves to each client's).
+            self._conn.send((os.path.abspath(root), list(paths)))
             self._asked = True
         except (OSError, ValueError):
             pass  # the helper is gone: `answer` says so
@@ -201,8 +203,12 @@ class StatAhead:
             self._process.join()
 
 
-def _answer_loop(conn: Any) -> None:
+def _answer_loop(conn: Any, asker: Any) -> None:
     from digest.workers import ignore_interrupts
+
+    # The fork holds a copy of the asker's end too: closed, so that the asker closing
+    # its own (`close`) ends this loop at once rather than after `close`'s timeout.
+    asker.close()
 
     ignore_interrupts()  # it ends when the server closes the pipe
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the server's handler it inherited

@@ -48,6 +48,24 @@ def test_answers_ahead_are_the_files_own(tmp_path: Path, ahead: StatAhead) -> No
     assert stat_a is not None and stat_a.nlink == 2  # a/index.html and linked.html
 
 
+def test_relative_roots_are_the_askers(
+    tmp_path: Path, ahead: StatAhead, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The build server moves to each client's folder after forking its helper: a
+    # relative output folder is the client's, not the helper's.
+    expected = folder(tmp_path / "site")
+    monkeypatch.chdir(tmp_path)
+    there = answers(LiveFiles("site", ahead, expected), expected)
+    assert there == answers(LiveFiles(str(tmp_path / "site")), expected)
+    assert [found for found, _ in there] == [True, True, True, False, False]
+
+
+def test_the_helper_stops_as_soon_as_it_is_closed() -> None:
+    helper = StatAhead()
+    helper.close()
+    assert helper._process.exitcode == 0  # ended by itself, not killed after a timeout
+
+
 def test_an_answer_never_read_does_not_block_the_next(tmp_path: Path, ahead: StatAhead) -> None:
     # A build that finds nothing changed asks and never reads; with a large site the
     # helper's answer does not fit in the pipe, and it waits to send it.
