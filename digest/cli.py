@@ -168,6 +168,7 @@ def cmd_build(args: argparse.Namespace) -> int:
                 base_url=args.base_url,
                 use_cache=not args.no_cache,
                 progress=progress.step,
+                stat_ahead=args.stat_ahead,
             )
     except ContentErrors as exc:
         print_diagnostics(exc.diagnostics)
@@ -505,7 +506,7 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="build in a server that stays running for later builds (see `digest daemon`)",
     )
-    b.set_defaults(func=cmd_build)
+    b.set_defaults(func=cmd_build, stat_ahead=None)  # the build server sets its own
 
     c = command("check", "Validate content; write nothing.")
     c.add_argument("--content", **content)  # type: ignore[arg-type]

@@ -26,9 +26,12 @@ import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from digest.cache import cache_dir_for, code_identity, fingerprint
+
+if TYPE_CHECKING:
+    from digest.live import StatAhead
 
 SOCKET_NAME = "daemon.sock"
 LOCK_NAME = "daemon.lock"
@@ -90,7 +93,7 @@ def build_through_server(args: argparse.Namespace) -> int:
         "args": {
             key: str(value) if isinstance(value, Path) else value
             for key, value in vars(args).items()
-            if key not in ("func", "daemon")
+            if key not in ("func", "daemon", "stat_ahead")
         },
         "env": {key: os.environ.get(key) for key in PASSED_ENV},
         "tty": [sys.stdout.isatty(), sys.stderr.isatty()],
@@ -260,6 +263,7 @@ class BuildServer:
     """Runs builds of one content folder, one at a time, for the clients that connect."""
 
     def __init__(self, content: Path, idle_minutes: float) -> None:
+        from digest.live import StatAhead
         from digest.site import Collector
 
         self.content = content.resolve()
@@ -267,6 +271,10 @@ class BuildServer:
         self.idle = idle_minutes * 60
         self.identity = identity()
         self.collector = Collector()
+        self.stat_ahead: StatAhead | None = None
+        """Looks at the output folder's files while a build works, as under `digest serve`."""
+        with contextlib.suppress(OSError, ValueError):  # no fork here: builds look themselves
+            self.stat_ahead = StatAhead()
         self.builds = 0
         self.started = time.time()
 
@@ -291,6 +299,11 @@ class BuildServer:
                 if not self._answer(conn):
                     return
             last = time.monotonic()
+
+    def close(self) -> None:
+        """Stop the helper process."""
+        if self.stat_ahead is not None:
+            self.stat_ahead.close()
 
     def _answer(self, conn: socket.socket) -> bool:
         """Answer one request; False when the server should stop."""
@@ -327,6 +340,7 @@ class BuildServer:
         args.no_cache = False  # a --no-cache build runs in the client's own process
         args.daemon = False
         args.func = cli.cmd_build
+        args.stat_ahead = self.stat_ahead
         out = _Relay(client, "out", request["tty"][0])
         err = _Relay(client, "err", request["tty"][1])
         later = SaveLater()
@@ -416,6 +430,8 @@ def serve_builds(content: Path, idle_minutes: float = IDLE_MINUTES) -> int:
     cache.mkdir(parents=True, exist_ok=True)
     # Bound and reached by a path relative to the cache folder: short, whatever its path.
     os.chdir(cache)
+    # Made first: its helper process is forked, and must not hold the lock or the socket.
+    server = BuildServer(content, idle_minutes)
     lock = os.open(LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + STOP_SECONDS
@@ -442,7 +458,6 @@ def serve_builds(content: Path, idle_minutes: float = IDLE_MINUTES) -> int:
             os.umask(umask)
         listener.listen(16)
         try:
-            server = BuildServer(content, idle_minutes)
             print(f"build server for {server.content}: pid {os.getpid()}", flush=True)
             with _stop_on_sigterm():
                 server.run(listener)
@@ -452,6 +467,7 @@ def serve_builds(content: Path, idle_minutes: float = IDLE_MINUTES) -> int:
             listener.close()
     finally:
         os.close(lock)
+        server.close()
     return 0
 
 

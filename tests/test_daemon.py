@@ -153,6 +153,11 @@ def test_the_client_prints_and_exits_as_a_build_in_its_own_process(
     assert fixed.returncode == 0, fixed.stderr
     assert re.fullmatch(r"built 2 issues, .* -> public( \(\d+ warnings\))?\n", fixed.stdout)
     assert (tmp_path / "public" / "index.html").is_file()
+    # A rebuild after an edit leaves what it did not change as it was.
+    kept = {p: p.stat().st_mtime_ns for p in (tmp_path / "public").rglob("*.css")}
+    CHANGES["add"](content)
+    assert digest(*args, "--daemon", cwd=tmp_path).returncode == 0
+    assert kept and {p: p.stat().st_mtime_ns for p in kept} == kept
 
 
 def test_files_are_made_with_the_clients_umask(tmp_path: Path, servers: list[Path]) -> None:
@@ -222,7 +227,7 @@ def test_clients_starting_at_once_share_one_server(tmp_path: Path, servers: list
 
 
 def servers_of(content: Path) -> list[int]:
-    """The pids of live build server processes started for `content`."""
+    """The pids of live build server processes started for `content` (not their helpers)."""
     pids = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
@@ -236,7 +241,16 @@ def servers_of(content: Path) -> list[int]:
                 and alive(int(proc.name))
             ):
                 pids.append(int(proc.name))
-    return pids
+    return [pid for pid in pids if parent(pid) not in pids]
+
+
+def parent(pid: int) -> int | None:
+    """A process's parent's pid; None if it has gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().split(") ")[-1].split()[1])
+    except (OSError, ValueError):
+        return None
 
 
 def test_a_killed_server_is_replaced(tmp_path: Path, servers: list[Path]) -> None:
