@@ -440,7 +440,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 EPILOG = {
     "build": "examples:\n  digest build\n"
-    "  digest build -v --base-url https://example.org/ml/ --out public",
+    "  digest build -v --base-url https://example.org/ml/ --out public\n"
+    "  digest build --daemon   # again and again while editing: later builds are quicker",
     "check": "examples:\n  digest check\n  digest check --strict --format json\n"
     "  digest check --external -v",
     "dump": "examples:\n  digest dump\n"
