@@ -223,19 +223,19 @@ def _wait_stopped(content: Path) -> None:
 class _Relay:
     """A text stream that sends what is written to the client, as out or err messages."""
 
-    def __init__(self, server: _Connection, kind: str, tty: bool) -> None:
-        self.server = server
+    def __init__(self, client: _Connection, kind: str, tty: bool) -> None:
+        self.client = client
         self.kind = kind
         self.tty = tty
         self.encoding = "utf-8"
         self.errors = "strict"
 
     def write(self, text: str) -> int:
-        self.server.send({self.kind: text})
+        self.client.send({self.kind: text})
         return len(text)
 
     def flush(self) -> None:
-        self.server.send({"flush": True})
+        self.client.send({"flush": True})
 
     def isatty(self) -> bool:
         return self.tty
@@ -312,7 +312,7 @@ class BuildServer:
         client = _Connection(conn)
         try:
             request = json.loads(conn.makefile("rb").readline())
-        except ValueError:
+        except (OSError, ValueError):  # not a client of ours, or gone already
             return True
         op = request.get("op") if isinstance(request, dict) else None
         if op == "status":
@@ -363,7 +363,10 @@ class BuildServer:
             code = cli.EXIT_USAGE
         client.send({"exit": code})
         # The client is done: now the cache is written and the garbage collected.
-        later.flush()
+        try:
+            later.flush()
+        except OSError as exc:  # a full disk, say: the site's own writes report that
+            print(f"warning: the cache was not saved: {exc}", flush=True)
         self.builds += 1
         if self.collector.built():
             self.collector.collect()

@@ -64,7 +64,12 @@ def servers() -> Iterator[list[Path]]:
     for content in started:
         pid = server_pid(content)
         digest("daemon", "stop", "--content", str(content))
-        if pid is not None and alive(pid):
+        if pid is None:
+            continue
+        deadline = time.monotonic() + 10  # it closes its helper after removing its socket
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if alive(pid):
             os.kill(pid, signal.SIGKILL)
 
 
