@@ -43,6 +43,8 @@ START_SECONDS = 15.0
 """How long a client waits for the server it started to listen."""
 STOP_SECONDS = 10.0
 """How long a new server waits for the old one to let go of the lock."""
+CHECK_SECONDS = 5.0
+"""How often an idle server checks that its socket file is still there."""
 MAX_ADDRESS = 100
 """Bytes of a socket path used as it is (the limit is 107 on Linux, 103 on macOS)."""
 PASSED_ENV = ("NO_COLOR", "FORCE_COLOR", "TERM")
@@ -279,20 +281,28 @@ class BuildServer:
         self.started = time.time()
 
     def run(self, listener: socket.socket) -> None:
-        """Answer requests until idle for `idle` seconds, told to stop, or out of date."""
+        """Answer requests until idle for `idle` seconds, told to stop, out of date or
+        unreachable (its socket file removed)."""
         last = time.monotonic()
+        socket_id = _file_id(self.cache / SOCKET_NAME)
         while True:
             wait = last + self.idle - time.monotonic()
             if wait <= 0:
                 print("stopping: idle", flush=True)
                 return
             waiting = self.collector.uncollected > 0
-            listener.settimeout(min(wait, self.collector.IDLE_SECONDS) if waiting else wait)
+            wait = min(wait, CHECK_SECONDS, self.collector.IDLE_SECONDS if waiting else wait)
+            listener.settimeout(wait)
             try:
                 conn, _ = listener.accept()
             except TimeoutError:
                 if waiting:
                     self.collector.collect()
+                if _file_id(self.cache / SOCKET_NAME) != socket_id:
+                    # .digest-cache/ deleted, say: no client can reach this server, and
+                    # the next one starts another, which must not be confused with it.
+                    print("stopping: its socket was removed", flush=True)
+                    return
                 continue
             with conn:
                 conn.settimeout(None)
@@ -460,18 +470,31 @@ def serve_builds(content: Path, idle_minutes: float = IDLE_MINUTES) -> int:
         finally:
             os.umask(umask)
         listener.listen(16)
+        socket_id = _file_id(SOCKET_NAME)
         try:
             print(f"build server for {server.content}: pid {os.getpid()}", flush=True)
             with _stop_on_sigterm():
                 server.run(listener)
         finally:
-            os.chdir(cache)
-            os.unlink(SOCKET_NAME)  # before the lock goes: a new server may then bind
+            # Before the lock goes (a new server may then bind), and only if still ours.
+            with contextlib.suppress(OSError):
+                os.chdir(cache)
+                if _file_id(SOCKET_NAME) == socket_id:
+                    os.unlink(SOCKET_NAME)
             listener.close()
     finally:
         os.close(lock)
         server.close()
     return 0
+
+
+def _file_id(path: str | Path) -> tuple[int, int] | None:
+    """A file's device and inode: which file a path names now; None if none."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 def _listening() -> bool:

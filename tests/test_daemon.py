@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import stat
 import subprocess
@@ -269,6 +270,24 @@ def test_a_killed_server_is_replaced(tmp_path: Path, servers: list[Path]) -> Non
     assert "building in this process" not in done.stderr
     new = server_pid(content)
     assert new is not None and new != old
+
+
+def test_a_server_whose_cache_folder_was_deleted_gives_way(
+    tmp_path: Path, servers: list[Path]
+) -> None:
+    content, args, old = started(tmp_path, servers)
+    shutil.rmtree(tmp_path / CACHE_DIR_NAME)  # the socket with it: no client reaches it
+    CHANGES["edit"](content)
+    done = digest(*args)
+    assert done.returncode == 0, done.stderr
+    assert "building in this process" not in done.stderr
+    new = server_pid(content)
+    assert new is not None and new != old
+    wait_gone(old)  # noticed, and went without removing the new server's socket
+    assert server_pid(content) == new
+    assert digest(*args).returncode == 0
+    status = digest("daemon", "status", "--content", str(content))
+    assert f"pid {new}, 2 builds" in status.stdout, status.stdout
 
 
 def test_status_stop_and_the_idle_timeout(tmp_path: Path, servers: list[Path]) -> None:
