@@ -259,31 +259,23 @@ def parent(pid: int) -> int | None:
         return None
 
 
-def test_a_killed_server_is_replaced(tmp_path: Path, servers: list[Path]) -> None:
+@pytest.mark.parametrize("how", ["killed", "cache deleted"])
+def test_an_unreachable_server_is_replaced(tmp_path: Path, servers: list[Path], how: str) -> None:
     content, args, old = started(tmp_path, servers)
-    os.kill(old, signal.SIGKILL)
+    if how == "killed":
+        os.kill(old, signal.SIGKILL)
+        wait_gone(old)
+        assert (content.parent / CACHE_DIR_NAME / SOCKET_NAME).exists()  # left behind
+    else:
+        shutil.rmtree(tmp_path / CACHE_DIR_NAME)  # the socket with it: no client reaches it
+    CHANGES["edit"](content)
+    done = digest(*args)
+    assert done.returncode == 0, done.stderr
+    assert "building in this process" not in done.stderr
+    new = server_pid(content)
+    assert new is not None and new != old
+    # The one whose socket was deleted noticed, and went without removing the new one's.
     wait_gone(old)
-    assert (content.parent / CACHE_DIR_NAME / SOCKET_NAME).exists()  # left behind
-    CHANGES["edit"](content)
-    done = digest(*args)
-    assert done.returncode == 0, done.stderr
-    assert "building in this process" not in done.stderr
-    new = server_pid(content)
-    assert new is not None and new != old
-
-
-def test_a_server_whose_cache_folder_was_deleted_gives_way(
-    tmp_path: Path, servers: list[Path]
-) -> None:
-    content, args, old = started(tmp_path, servers)
-    shutil.rmtree(tmp_path / CACHE_DIR_NAME)  # the socket with it: no client reaches it
-    CHANGES["edit"](content)
-    done = digest(*args)
-    assert done.returncode == 0, done.stderr
-    assert "building in this process" not in done.stderr
-    new = server_pid(content)
-    assert new is not None and new != old
-    wait_gone(old)  # noticed, and went without removing the new server's socket
     assert server_pid(content) == new
     assert digest(*args).returncode == 0
     status = digest("daemon", "status", "--content", str(content))
