@@ -47,6 +47,8 @@ CHECK_SECONDS = 5.0
 """How often an idle server checks that its socket file is still there."""
 MAX_ADDRESS = 100
 """Bytes of a socket path used as it is (the limit is 107 on Linux, 103 on macOS)."""
+PROC_FD = "/proc/self/fd"
+"""Where Linux gives a short path to an open folder, for sockets deeper than that."""
 PASSED_ENV = ("NO_COLOR", "FORCE_COLOR", "TERM")
 """The client's environment variables a build reads (colour); the rest is the server's."""
 
@@ -102,6 +104,7 @@ def build_through_server(args: argparse.Namespace) -> int:
         "umask": umask,
     }
     content = Path(args.content)
+    _socket_path(content)  # before starting a server that no client could reach
     for _ in range(3):  # a stale server, then one that quit as we came: start anew
         try:
             conn = _connect(content)
@@ -123,9 +126,17 @@ def ask_server(content: Path, op: str) -> dict[str, Any]:
     return answer
 
 
+def _socket_path(content: Path) -> Path:
+    """The server's socket file; Unavailable if no client could reach it (too deep)."""
+    path = cache_dir_for(content) / SOCKET_NAME
+    if len(bytes(path)) > MAX_ADDRESS and not os.path.isdir(PROC_FD):
+        raise Unavailable(f"the path of {path} is too long for a socket")
+    return path
+
+
 def _connect(content: Path) -> socket.socket:
     """A connection to the content folder's server; Unavailable if none listens."""
-    path = cache_dir_for(content) / SOCKET_NAME
+    path = _socket_path(content)
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         if len(bytes(path)) <= MAX_ADDRESS:
@@ -135,7 +146,7 @@ def _connect(content: Path) -> socket.socket:
             # depth through a short path to an open handle on its folder.
             folder = os.open(path.parent, getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY)
             try:
-                conn.connect(f"/proc/self/fd/{folder}/{SOCKET_NAME}")
+                conn.connect(f"{PROC_FD}/{folder}/{SOCKET_NAME}")
             finally:
                 os.close(folder)
     except OSError as exc:

@@ -332,6 +332,24 @@ def test_a_deep_content_folder_is_served_too(tmp_path: Path, servers: list[Path]
     assert len(bytes(deep / CACHE_DIR_NAME / SOCKET_NAME)) > 107
 
 
+def test_too_deep_a_folder_without_proc_is_said_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Not Linux: no short path to a deep socket. No server is started that no client
+    # could reach (the client would wait for it to listen, then give up).
+    import argparse
+
+    from digest import daemon
+
+    monkeypatch.setattr(daemon, "PROC_FD", str(tmp_path / "no-proc"))
+    deep = tmp_path.joinpath(*["a-rather-long-folder-name"] * 5)
+    content = make_site(deep)
+    args = argparse.Namespace(content=content, out=deep / "_site", no_cache=False)
+    with pytest.raises(daemon.Unavailable, match="too long for a socket"):
+        daemon.build_through_server(args)
+    assert not (deep / CACHE_DIR_NAME).exists()
+
+
 def test_without_a_server_the_build_runs_here_and_says_why(tmp_path: Path) -> None:
     content = make_site(tmp_path)
     (tmp_path / CACHE_DIR_NAME / "daemon.log").mkdir(parents=True)  # the server cannot start
