@@ -449,6 +449,9 @@ def _same_user(conn: socket.socket) -> bool:
 def serve_builds(content: Path, idle_minutes: float = IDLE_MINUTES) -> int:
     """Run the build server for `content` in this process until it stops; an exit code."""
     import fcntl
+    import signal
+
+    from digest.workers import sigterm_as_interrupt
 
     cache = cache_dir_for(content)
     cache.mkdir(parents=True, exist_ok=True)
@@ -484,8 +487,12 @@ def serve_builds(content: Path, idle_minutes: float = IDLE_MINUTES) -> int:
         socket_id = _file_id(SOCKET_NAME)
         try:
             print(f"build server for {server.content}: pid {os.getpid()}", flush=True)
-            with _stop_on_sigterm():
+            previous = sigterm_as_interrupt()  # so that the socket file is removed
+            try:
                 server.run(listener)
+            finally:
+                if previous is not None:
+                    signal.signal(signal.SIGTERM, previous)
         finally:
             # Before the lock goes (a new server may then bind), and only if still ours.
             with contextlib.suppress(OSError):
@@ -518,27 +525,12 @@ def _listening() -> bool:
     return True
 
 
-@contextlib.contextmanager
-def _stop_on_sigterm() -> Iterator[None]:
-    """`kill` stops the server as a request to stop would: its socket removed."""
-    import signal
-
-    def handler(signum: int, frame: Any) -> None:
-        raise SystemExit(0)
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def main(content: str, idle_minutes: float = IDLE_MINUTES) -> None:
     """The background server's entry point (see `_start`)."""
     try:
         code = serve_builds(Path(content), idle_minutes)
-    except SystemExit as exc:  # SIGTERM
-        code = exc.code if isinstance(exc.code, int) else 0
+    except KeyboardInterrupt:  # SIGTERM
+        code = 0
     except BaseException:
         traceback.print_exc()
         code = 1

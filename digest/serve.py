@@ -36,6 +36,7 @@ from digest.errors import ContentErrors, Diagnostic, OutputError, plural
 from digest.live import StatAhead
 from digest.load import display_path, site_config
 from digest.site import SITE_MARKER, Collector, build
+from digest.workers import sigterm_as_interrupt
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -658,7 +659,7 @@ def serve(
         )
         return EXIT_USAGE
     dev.host, dev.port = host, int(server.server_address[1])
-    previous = _stop_on_sigterm()
+    previous = sigterm_as_interrupt()  # so that the temporary site is removed
     watcher = threading.Thread(target=dev.watch, name="digest-watch", daemon=True)
     # Forked now, before the first build and the server's threads: a small process.
     with contextlib.suppress(OSError, ValueError):  # no fork here: rebuilds look themselves
@@ -690,15 +691,3 @@ def serve(
             shutil.rmtree(scratch, ignore_errors=True)
     print("stopped", flush=True)
     return EXIT_OK
-
-
-def _stop_on_sigterm() -> Any:
-    """Let `kill` stop the server as Ctrl+C does, so the temporary site is removed."""
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        return signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread (serve() called from a test thread)
-        return None

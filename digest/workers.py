@@ -7,7 +7,7 @@ import signal
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
@@ -23,6 +23,22 @@ def ignore_interrupts() -> None:
     main process waiting for it for ever.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def sigterm_as_interrupt() -> Any:
+    """Let `kill` stop a long-running command as Ctrl-C does, so that it cleans up.
+
+    Returns the handler it replaced, to put back, or None where handlers cannot be
+    set (not the main thread: a server run from a test's thread).
+    """
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:
+        return None
 
 
 @contextmanager
