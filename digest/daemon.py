@@ -114,6 +114,8 @@ def build_through_server(args: argparse.Namespace) -> int:
             answer = _exchange(conn, request)
         if "exit" in answer:
             return int(answer["exit"])
+        if "stale" in answer:
+            _wait_stopped(content)
     raise Unavailable(f"the build server kept stopping; see {cache_dir_for(content) / LOG_NAME}")
 
 
@@ -199,8 +201,9 @@ def _start(content: Path) -> socket.socket:
 def _exchange(conn: socket.socket, request: dict[str, Any]) -> dict[str, Any]:
     """Send the request; relay the server's output; return its last message.
 
-    That is {"exit": code}, {"status": {...}}, or {} when the server went away or
-    found itself out of date ({"stale": true}) and the request was not run.
+    That is {"exit": code}, {"status": {...}}, {"stale": True} when the server found
+    itself out of date and is stopping, or {} when it went away: either way the
+    request was not run.
     """
     stream = conn.makefile("rwb")
     stream.write(json.dumps(request).encode() + b"\n")
@@ -215,8 +218,7 @@ def _exchange(conn: socket.socket, request: dict[str, Any]) -> dict[str, Any]:
             sys.stdout.flush()
             sys.stderr.flush()
         elif "stale" in message:
-            _wait_stopped(Path(request["cwd"]) / request["args"]["content"])
-            return {}
+            return {"stale": True}
         else:
             return dict(message)
     return {}
@@ -291,11 +293,10 @@ class BuildServer:
         self.builds = 0
         self.started = time.time()
 
-    def run(self, listener: socket.socket) -> None:
+    def run(self, listener: socket.socket, socket_id: tuple[int, int] | None) -> None:
         """Answer requests until idle for `idle` seconds, told to stop, out of date or
-        unreachable (its socket file removed)."""
+        unreachable (its socket file, `socket_id`, removed)."""
         last = time.monotonic()
-        socket_id = _file_id(self.cache / SOCKET_NAME)
         while True:
             wait = last + self.idle - time.monotonic()
             if wait <= 0:
@@ -489,7 +490,7 @@ def serve_builds(content: Path, idle_minutes: float = IDLE_MINUTES) -> int:
             print(f"build server for {server.content}: pid {os.getpid()}", flush=True)
             previous = sigterm_as_interrupt()  # so that the socket file is removed
             try:
-                server.run(listener)
+                server.run(listener, socket_id)
             finally:
                 if previous is not None:
                     signal.signal(signal.SIGTERM, previous)

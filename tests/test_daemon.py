@@ -65,10 +65,7 @@ def servers() -> Iterator[list[Path]]:
         digest("daemon", "stop", "--content", str(content))
         if pid is None:
             continue
-        deadline = time.monotonic() + 10  # it closes its helper after removing its socket
-        while alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        if alive(pid):
+        if not gone(pid):  # it closes its helper after removing its socket
             os.kill(pid, signal.SIGKILL)
 
 
@@ -85,12 +82,12 @@ def started(tmp_path: Path, servers: list[Path]) -> tuple[Path, tuple[str, ...],
     return content, args, pid
 
 
-def wait_gone(pid: int) -> None:
-    """Wait up to 10 s for the process to end."""
+def gone(pid: int) -> bool:
+    """Wait up to 10 s for the process to end; whether it did."""
     deadline = time.monotonic() + 10
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert not alive(pid)
+    return not alive(pid)
 
 
 def test_builds_through_the_server_equal_cold_builds_after_every_change(
@@ -198,7 +195,7 @@ def test_a_client_running_other_code_gets_a_new_server(tmp_path: Path, servers: 
     assert done.returncode == 0, done.stderr
     new = server_pid(content)
     assert new is not None and new != old
-    wait_gone(old)
+    assert gone(old)
 
 
 def test_clients_starting_at_once_share_one_server(tmp_path: Path, servers: list[Path]) -> None:
@@ -262,7 +259,7 @@ def test_an_unreachable_server_is_replaced(tmp_path: Path, servers: list[Path], 
     content, args, old = started(tmp_path, servers)
     if how == "killed":
         os.kill(old, signal.SIGKILL)
-        wait_gone(old)
+        assert gone(old)
         assert (content.parent / CACHE_DIR_NAME / SOCKET_NAME).exists()  # left behind
     else:
         shutil.rmtree(tmp_path / CACHE_DIR_NAME)  # the socket with it: no client reaches it
@@ -273,7 +270,7 @@ def test_an_unreachable_server_is_replaced(tmp_path: Path, servers: list[Path], 
     new = server_pid(content)
     assert new is not None and new != old
     # The one whose socket was deleted noticed, and went without removing the new one's.
-    wait_gone(old)
+    assert gone(old)
     assert server_pid(content) == new
     assert digest(*args).returncode == 0
     status = digest("daemon", "status", "--content", str(content))
@@ -299,7 +296,7 @@ def test_status_stop_and_the_idle_timeout(tmp_path: Path, servers: list[Path]) -
 def test_sigterm_stops_the_server_cleanly(tmp_path: Path, servers: list[Path]) -> None:
     content, _, pid = started(tmp_path, servers)
     os.kill(pid, signal.SIGTERM)
-    wait_gone(pid)
+    assert gone(pid)
     assert not (content.parent / CACHE_DIR_NAME / SOCKET_NAME).exists()
     log = (content.parent / CACHE_DIR_NAME / "daemon.log").read_text()
     assert "Traceback" not in log, log
