@@ -39,32 +39,39 @@ class _Site(BaseHTTPRequestHandler):
             _Site.busy += 1
             _Site.most_at_once = max(_Site.most_at_once, _Site.busy)
         try:
-            path = self.path
-            if path == "/slow":
-                time.sleep(1.5)
-            if path.startswith("/page") or path == "/slow":
-                status = 200
-            elif path == "/moved":
-                self.send_response(301)
-                self.send_header("Location", "/page")
-                self.end_headers()
-                return
-            elif path == "/no-head":
-                status = 405 if self.command == "HEAD" else 200
-            elif path == "/robots-not-welcome":
-                status = 403
-            elif path == "/gone":
-                status = 410
-            else:
-                status = 404
-            self.send_response(status)
-            self.send_header("Content-Length", "2" if body else "0")
-            self.end_headers()
-            if body:
-                self.wfile.write(b"ok")
+            status, location = self._status()
         finally:
+            # Counted as done before a byte is sent: once the client has its answer it may
+            # ask the next, and this thread must not still be counted busy then.
             with _Site.lock:
                 _Site.busy -= 1
+        self.send_response(status)
+        if location:
+            self.send_header("Location", location)
+        length = 2 if body and not location else 0
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        if length:
+            self.wfile.write(b"ok")
+
+    def _status(self) -> tuple[int, str]:
+        """The status for this request, and where it redirects to (or "")."""
+        path = self.path
+        if path == "/slow":
+            time.sleep(1.5)
+        elif path.startswith("/page"):
+            time.sleep(0.05)  # long enough for requests to overlap if nothing held them back
+        if path.startswith("/page") or path == "/slow":
+            return 200, ""
+        if path == "/moved":
+            return 301, "/page"
+        if path == "/no-head":
+            return (405 if self.command == "HEAD" else 200), ""
+        if path == "/robots-not-welcome":
+            return 403, ""
+        if path == "/gone":
+            return 410, ""
+        return 404, ""
 
     def log_message(self, format: str, *args: object) -> None:
         pass
