@@ -302,8 +302,10 @@ class BuildServer:
             if wait <= 0:
                 print("stopping: idle", flush=True)
                 return
+            wait = min(wait, CHECK_SECONDS)
             waiting = self.collector.uncollected > 0
-            wait = min(wait, CHECK_SECONDS, self.collector.IDLE_SECONDS if waiting else wait)
+            if waiting:  # garbage left for an idle moment: this is one, if nobody asks
+                wait = min(wait, self.collector.IDLE_SECONDS)
             listener.settimeout(wait)
             try:
                 conn, _ = listener.accept()
